@@ -1,0 +1,1 @@
+"""Pulumi components and the input models they are built from."""

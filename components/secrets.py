@@ -1,0 +1,32 @@
+"""The platform's credentials as Pulumi secrets: generated ones and those from the stack's secret config."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_random as random
+
+from components.catalog import Catalog
+from components.settings import NAMESPACE
+
+
+class Secrets(pulumi.ComponentResource):
+    """`values[name]` is the secret Output of each catalog secret; nothing here is ever plain text."""
+
+    def __init__(self, name: str, catalog: Catalog, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:secrets:Secrets", name, None, opts)
+        config = pulumi.Config(NAMESPACE)
+        self.values: dict[str, pulumi.Output[str]] = {}
+        for secret_name, spec in catalog.secrets.items():
+            if spec.generate is not None:
+                password = random.RandomPassword(
+                    f"{name}-{secret_name}",
+                    length=spec.generate.length,
+                    # Letters and digits only: these end up in URLs, config files and shell commands.
+                    special=False,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+                self.values[secret_name] = pulumi.Output.secret(password.result)
+            else:
+                # Presence and placeholders were checked before any resource was declared.
+                self.values[secret_name] = config.require_secret(spec.config)
+        self.register_outputs({})

@@ -1,0 +1,138 @@
+"""Run the Pulumi program in-process under Pulumi's mock engine and record every resource.
+
+This is the offline stand-in for `pulumi preview`: no CLI, no cloud, no Docker engine.
+What it records (type, name, parent, dependencies, inputs with secrets still wrapped)
+is what the real engine would hand to the policy pack.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import runpy
+import string
+import sys
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc
+
+PROGRAM_DIR = Path(__file__).resolve().parent.parent
+PROJECT = "devtools"
+UNKNOWN = rpc.UNKNOWN
+
+
+@dataclass
+class Recorded:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    dependencies: list[str]
+    inputs: dict[str, Any]
+    custom: bool
+    provider: str | None = None
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+
+def fake_secret(name: str, length: int) -> str:
+    """A stable, random-looking value standing in for a generated password offline."""
+    alphabet = string.ascii_letters + string.digits
+    digest = hashlib.sha256(f"offline:{name}".encode()).digest() * 4
+    return "".join(alphabet[b % len(alphabet)] for b in digest[:length])
+
+
+# Outputs the cloud computes; returned only when values are "known" (as after a deploy).
+def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    if typ == "random:index/randomPassword:RandomPassword":
+        return {"result": fake_secret(name, int(inputs.get("length", 32)))}
+    if typ == "digitalocean:index/droplet:Droplet":
+        return {"ipv4Address": "203.0.113.10", "ipv4AddressPrivate": "10.20.0.2", "dropletUrn": f"do:droplet:{name}"}
+    if typ == "digitalocean:index/volume:Volume":
+        return {"volumeUrn": f"do:volume:{name}"}
+    if typ == "digitalocean:index/reservedIp:ReservedIp":
+        return {"ipAddress": "203.0.113.20", "reservedIpUrn": f"do:reservedip:{name}"}
+    if typ == "digitalocean:index/vpc:Vpc":
+        return {"urn": f"do:vpc:{name}"}
+    if typ == "command:remote:Command":
+        return {"stdout": "28.2.2", "stderr": ""}
+    return {}
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, known: bool):
+        self.known = known
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        state = dict(args.inputs)
+        if self.known:
+            state.update(_computed(args.typ, args.name, args.inputs))
+        # Numeric ids, as DigitalOcean's: the program converts droplet ids with int().
+        return str(zlib.crc32(args.name.encode())), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        return {}
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    """The mock monitor, also keeping what the plain one drops: parent, dependencies, raw inputs."""
+
+    def __init__(self, mock: _Mocks):
+        super().__init__(mock)
+        self.recorded: list[Recorded] = []
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(
+                Recorded(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent or None,
+                    dependencies=list(request.dependencies),
+                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    custom=bool(request.custom),
+                    provider=request.provider or None,
+                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                )
+            )
+        return response
+
+
+def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
+    """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
+    raw = {}
+    for key, value in (stack_file.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        raw[full] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True) -> list[Recorded]:
+    """Run __main__.py under mocks with `config`; return the resources it registered, in order."""
+    monitor = _RecordingMonitor(_Mocks(known))
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
+    _forget_program_modules()
+    sys.path.insert(0, str(PROGRAM_DIR))
+    try:
+        @pulumi.runtime.test
+        def _run():
+            runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
+
+        _run()
+    finally:
+        sys.path.remove(str(PROGRAM_DIR))
+    return monitor.recorded
+
+
+def _forget_program_modules() -> None:
+    # A second run in one process must re-read the program, not reuse the first run's modules.
+    for name in list(sys.modules):
+        if name == "components" or name.startswith("components."):
+            del sys.modules[name]

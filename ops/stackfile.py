@@ -1,0 +1,53 @@
+"""Read a stack's Pulumi.<stack>.yaml the way the engine would, for the offline commands."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from components.catalog import Catalog, load_catalog
+from components.errors import InputError, Problem
+from components.inputs import catalog_path
+from components.model import read_yaml
+from components.settings import NAMESPACE, secret_config_keys
+from ops.engine import PROGRAM_DIR, config_from_stack_file, fake_secret
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack: str
+    file: str
+    config: dict[str, str]          # devtools:<key> -> text, as the runtime sees it
+    secret_keys: list[str]          # full keys whose values are secrets
+    stand_ins: list[str]            # external secret keys given an offline stand-in value
+
+
+def read_stack_config(stack: str, catalog_override: str | None = None) -> StackConfig:
+    """Load Pulumi.<stack>.yaml; raise InputError if it is missing or malformed.
+
+    External secrets are encrypted in the stack file (or not set yet); offline they get a
+    stand-in value, marked secret, so the program can run. `validate-env` and the real
+    `pulumi preview` check the real ones.
+    """
+    file = f"Pulumi.{stack}.yaml"
+    raw, problems = read_yaml(PROGRAM_DIR / file, file)
+    if problems:
+        raise InputError(problems)
+    if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
+        raise InputError([Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")])
+    config = config_from_stack_file(raw)
+    secret_keys = [k for k, v in (raw.get("config") or {}).items() if isinstance(v, dict) and "secure" in v]
+    if catalog_override:
+        config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
+    stand_ins: list[str] = []
+    try:
+        catalog: Catalog | None = load_catalog(catalog_path(config))
+    except InputError:
+        catalog = None  # reported by load_inputs with the rest
+    if catalog is not None:
+        for key in secret_config_keys(catalog):
+            full = f"{NAMESPACE}:{key}"
+            config[full] = fake_secret(full, 40)
+            stand_ins.append(key)
+            secret_keys.append(full)
+    return StackConfig(stack, file, config, sorted(set(secret_keys)), stand_ins)

@@ -26,6 +26,19 @@ PROJECT = "devtools"
 UNKNOWN = rpc.UNKNOWN
 
 
+def is_unknown(value: Any) -> bool:
+    """A value the engine cannot know yet (first preview): the wire sentinel or the SDK's marker."""
+    return isinstance(value, pulumi.output.Unknown) or value == UNKNOWN
+
+
+class ProgramFailed(Exception):
+    """The program raised; `recorded` holds what it had registered before (for bad input: nothing)."""
+
+    def __init__(self, message: str, recorded: list[Recorded]):
+        self.recorded = recorded
+        super().__init__(message)
+
+
 @dataclass
 class Recorded:
     urn: str
@@ -126,6 +139,8 @@ def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, k
             runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
 
         _run()
+    except pulumi.RunError as error:
+        raise ProgramFailed(str(error), monitor.recorded) from None
     finally:
         sys.path.remove(str(PROGRAM_DIR))
     return monitor.recorded

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
-from ops.engine import UNKNOWN, Recorded
+from ops.engine import Recorded, is_unknown
 
 MASK = "[secret]"
 UNKNOWN_TEXT = "[unknown]"
@@ -26,7 +26,7 @@ def masked(value: Any) -> Any:
     """A copy of `value` with every Pulumi secret replaced by [secret] and unknowns by [unknown]."""
     if rpc.is_rpc_secret(value):
         return MASK
-    if value == UNKNOWN:
+    if is_unknown(value):
         return UNKNOWN_TEXT
     if isinstance(value, dict):
         return {k: masked(v) for k, v in value.items()}

@@ -1,0 +1,161 @@
+"""The program under Pulumi's mocks: every resource the issue asks for, with the right inputs."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi.runtime import rpc
+
+from components.catalog import load_catalog
+from components.cloud_init import DATA_ROOT
+from ops.engine import is_unknown
+from tests.conftest import ROOT, run_plan
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+NETWORK = "docker:index/network:Network"
+
+CATALOG = load_catalog(ROOT / "config" / "services.yaml")
+
+
+def test_host_resources_exist_once(shipped_plan):
+    for typ in (
+        "digitalocean:index/vpc:Vpc",
+        DROPLET,
+        FIREWALL,
+        "digitalocean:index/volume:Volume",
+        "digitalocean:index/reservedIp:ReservedIp",
+        "digitalocean:index/reservedIpAssignment:ReservedIpAssignment",
+        "digitalocean:index/project:Project",
+        "command:remote:Command",
+        "pulumi:providers:docker",
+    ):
+        shipped_plan.one(typ)
+
+
+def test_droplet_is_ubuntu_lts_with_backups_monitoring_and_the_volume(shipped_plan):
+    droplet = shipped_plan.one(DROPLET).inputs
+    assert droplet["image"] == "ubuntu-24-04-x64"
+    assert droplet["backups"] is True and droplet["monitoring"] is True
+    assert droplet["sshKeys"] and droplet["volumeIds"]
+    assert droplet["userData"].startswith("#cloud-config")
+    assert "devtools" in droplet["tags"]
+
+
+def test_firewall_opens_exactly_http_https_and_admin_ssh(shipped_plan):
+    rules = shipped_plan.one(FIREWALL).inputs["inboundRules"]
+    opened = sorted((r["protocol"], r["portRange"], tuple(r["sourceAddresses"])) for r in rules)
+    assert opened == [
+        ("tcp", "22", ("198.51.100.7/32",)),
+        ("tcp", "443", ("0.0.0.0/0", "::/0")),
+        ("tcp", "80", ("0.0.0.0/0", "::/0")),
+    ]
+
+
+def test_no_docker_resource_before_the_gate(shipped_plan):
+    gate = shipped_plan.one("command:remote:Command")
+    provider = shipped_plan.one("pulumi:providers:docker")
+    assert gate.urn in provider.dependencies
+    docker_resources = [r for r in shipped_plan if r.type.startswith("docker:index/")]
+    assert docker_resources
+    assert all(r.provider and r.provider.startswith(provider.urn) for r in docker_resources)
+
+
+def test_every_catalog_service_is_exactly_one_container(shipped_plan):
+    containers = shipped_plan.containers()
+    assert sorted(containers) == sorted(CATALOG.services)
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG.services))
+def test_container_has_limits_restart_health_pinned_image_and_networks(shipped_plan, name):
+    spec = CATALOG.services[name]
+    inputs = shipped_plan.containers()[name].inputs
+    limits, reservations = spec.deploy.resources.limits, spec.deploy.resources.reservations
+    assert inputs["memory"] == limits.memory // 1024**2
+    assert inputs["memoryReservation"] == reservations.memory // 1024**2
+    assert float(inputs["cpus"]) == limits.cpus
+    assert inputs["restart"] == spec.restart
+    assert inputs["healthcheck"]["tests"]
+    assert inputs["wait"] is True
+    tag = inputs["image"].rsplit(":", 1)[1]
+    assert tag and tag != "latest"
+    assert sorted(n["name"] for n in inputs["networksAdvanced"]) == sorted(f"devtools-{n}" for n in spec.networks)
+    assert all(n["aliases"] == [name] for n in inputs["networksAdvanced"])
+    assert inputs["logOpts"]["max-size"] and inputs["logOpts"]["max-file"]
+    assert inputs["securityOpts"] == ["no-new-privileges:true"]
+    assert inputs["capabilities"]["drops"] == ["ALL"]
+    labels = {label["label"]: label["value"] for label in inputs["labels"]}
+    assert labels["devtools.service"] == name and labels["devtools.version"] == tag
+
+
+@pytest.mark.parametrize("name", sorted(CATALOG.services))
+def test_secrets_arrive_as_files_never_as_env_values(shipped_plan, name):
+    spec = CATALOG.services[name]
+    inputs = shipped_plan.containers()[name].inputs
+    envs = dict(e.split("=", 1) for e in inputs["envs"])
+    for mount in spec.secret_mounts:
+        variable = mount.env or f"{mount.source.upper()}_FILE"
+        assert envs[variable] == f"/run/secrets/{mount.source}"
+    if spec.secret_mounts:
+        uploads = inputs["uploads"]
+        assert rpc.is_rpc_secret(uploads), "uploads holding secrets must be Pulumi secrets"
+        files = {u["file"] for u in uploads["value"]}
+        assert {f"/run/secrets/{m.source}" for m in spec.secret_mounts} <= files
+    secret_values = {
+        u["content"] for r in shipped_plan.containers().values()
+        if rpc.is_rpc_secret(r.inputs.get("uploads")) for u in r.inputs["uploads"]["value"]
+        if u["file"].startswith("/run/secrets/")
+    }
+    assert secret_values
+    assert not any(value in env for env in inputs["envs"] for value in secret_values)
+
+
+def test_generated_secrets_come_from_random_passwords(shipped_plan):
+    generated = {name for name, s in CATALOG.secrets.items() if s.generate}
+    passwords = {r.name.removeprefix("secrets-") for r in shipped_plan.of_type("random:index/randomPassword:RandomPassword")}
+    assert passwords == generated
+
+
+def test_data_network_is_internal_and_joined_only_by_its_users(shipped_plan):
+    networks = {r.inputs["name"]: r.inputs for r in shipped_plan.of_type(NETWORK)}
+    assert networks["devtools-data"]["internal"] is True
+    assert networks["devtools-edge"].get("internal") is False
+    on_data = {
+        name for name, r in shipped_plan.containers().items()
+        if any(n["name"] == "devtools-data" for n in r.inputs["networksAdvanced"])
+    }
+    users = {name for name, s in CATALOG.services.items()
+             if {"postgres", "redis"} & set(s.dependencies) or s.role == "datastore"}
+    assert on_data == set(CATALOG.services_on("data"))
+    assert on_data <= users | {"migrate", "backup", "postgres-exporter", "redis-exporter"}
+
+
+def test_depends_on_orders_containers(shipped_plan):
+    containers = shipped_plan.containers()
+    for name, spec in CATALOG.services.items():
+        for dep in spec.dependencies:
+            assert containers[dep].urn in containers[name].dependencies, f"{name} must wait for {dep}"
+
+
+def test_containers_replace_without_downtime(shipped_plan):
+    # No fixed container name: Pulumi auto-names, so a new container can start (and turn
+    # healthy, wait=True) before the old one is deleted; the alias keeps the DNS name.
+    for name, container in shipped_plan.containers().items():
+        assert "name" not in container.inputs, name
+
+
+def test_volumes_live_on_the_block_volume(shipped_plan):
+    postgres = shipped_plan.containers()["postgres"].inputs
+    assert {"hostPath": f"{DATA_ROOT}/postgres-data", "containerPath": "/var/lib/postgresql/data", "readOnly": False} in postgres["volumes"]
+
+
+def test_image_tag_override_from_stack_config(tmp_path):
+    plan = run_plan(overrides={"devtools:imageTags": '{"orchestrator": "0.2.1"}'})
+    assert plan.containers()["orchestrator"].inputs["image"].endswith("dev-tools-orchestrator:0.2.1")
+    assert plan.containers()["cicd"].inputs["image"].endswith(":0.2.0")
+
+
+def test_first_preview_mode_leaves_computed_values_unknown():
+    plan = run_plan(known=False)
+    provider = plan.one("pulumi:providers:docker")
+    assert is_unknown(provider.inputs["host"])
+    assert len(plan.containers()) == len(CATALOG.services)

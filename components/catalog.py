@@ -240,8 +240,13 @@ class Catalog(StrictModel):
         return [name for name, svc in self.services.items() if network in svc.networks]
 
 
-def cross_check(catalog: Catalog, file: str) -> list[Problem]:
-    """What a single field cannot know: references, duplicates, cycles, secrets in plain text."""
+def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -> list[Problem]:
+    """What a single field cannot know: references, duplicates, cycles, secrets in plain text.
+
+    `declared` holds every service name in the file, valid or not, so a reference to a
+    service that failed its own validation is not reported a second time as missing.
+    """
+    declared = set(catalog.services) | (declared or set())
     problems: list[Problem] = []
 
     def add(key: str, message: str, fix: str) -> None:
@@ -265,7 +270,7 @@ def cross_check(catalog: Catalog, file: str) -> list[Problem]:
                 add(f"{at}.port", f"port {svc.port} is already used by {ports_seen[svc.port]}", "give each service its own port")
             ports_seen.setdefault(svc.port, name)
         for dep in svc.dependencies:
-            if dep not in catalog.services:
+            if dep not in declared:
                 add(f"{at}.depends_on.{dep}", f"depends on {dep!r}, which is not in the catalog", "fix the name or add the service")
             elif dep == name:
                 add(f"{at}.depends_on.{dep}", "a service cannot depend on itself", "remove the entry")
@@ -333,16 +338,34 @@ def _cycle(catalog: Catalog) -> list[str]:
 
 
 def load_catalog(path: Path, label: str | None = None) -> Catalog:
-    """Read, validate and cross-check the catalog; raise InputError with every problem found."""
+    """Read, validate and cross-check the catalog; raise InputError with every problem found.
+
+    Each service is validated on its own, so one broken service does not hide the
+    cross-check problems of the others.
+    """
     label = label or str(path)
     raw, problems = read_yaml(path, label)
     if problems:
         raise InputError(problems)
+    if not isinstance(raw, dict):
+        raise InputError([Problem(label, "(top level)", "is not a mapping", "start the file with `version: 1`")])
+    raw_services = raw.get("services")
+    valid: dict[str, Service] = {}
+    if isinstance(raw_services, dict):
+        for name, body in raw_services.items():
+            try:
+                valid[name] = Service.model_validate(body)
+            except ValidationError as exc:
+                problems.extend(problems_from_validation(exc, label, prefix=("services", name)))
+    catalog = None
     try:
-        catalog = Catalog.model_validate(raw)
+        catalog = Catalog.model_validate({**raw, "services": valid} if valid else raw)
     except ValidationError as exc:
-        raise InputError(problems_from_validation(exc, label)) from None
-    problems = cross_check(catalog, label)
+        problems.extend(problems_from_validation(exc, label))
+    if catalog is not None:
+        declared = set(raw_services) if isinstance(raw_services, dict) else set()
+        problems.extend(cross_check(catalog, label, declared))
     if problems:
         raise InputError(problems)
+    assert catalog is not None
     return catalog

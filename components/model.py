@@ -77,14 +77,12 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
-def problems_from_validation(
-    exc: ValidationError, file: str, allowed_keys: dict[str, list[str]] | None = None
-) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
     """Map pydantic's errors to Problems, keeping the fix a validator attached (Invalid)."""
     problems = []
     for err in exc.errors():
         # Pydantic appends the union member or function name to the location; drop those.
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
+        loc = prefix + tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p.startswith("function-"))))
         key = dotted(loc)
         error = err.get("ctx", {}).get("error")
         if isinstance(error, Invalid):

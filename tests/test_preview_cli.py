@@ -1,0 +1,78 @@
+"""`python -m ops preview`: the JSON document's shape, masking and exit codes, run as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, shipped_catalog
+
+
+def preview(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ops", "preview", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def document() -> dict:
+    result = preview("--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_lists_every_platform_service_as_a_container_plus_the_host(document):
+    resources = document["resources"]
+    for r in resources:
+        assert set(r) == {"urn", "type", "name", "parent", "dependencies", "inputs"}
+    containers = {r["name"] for r in resources if r["type"] == "docker:index/container:Container"}
+    assert containers == set(shipped_catalog()["services"])
+    assert len(containers) >= 13
+    types = {r["type"] for r in resources}
+    assert {"digitalocean:index/droplet:Droplet", "digitalocean:index/vpc:Vpc", "digitalocean:index/firewall:Firewall",
+            "digitalocean:index/volume:Volume", "digitalocean:index/reservedIp:ReservedIp",
+            "digitalocean:index/project:Project"} <= types
+    assert isinstance(document["violations"], list)
+    for v in document["violations"]:
+        assert set(v) == {"policy", "enforcement", "severity", "urn", "message"}
+
+
+def test_json_masks_every_secret(document):
+    text = json.dumps(document)
+    assert "[secret]" in text
+    # The offline stand-ins and the generated passwords' mock values never leave masked.
+    from ops.engine import fake_secret
+    from ops.stackfile import read_stack_config
+    stack = read_stack_config("prod")
+    for key in stack.secret_keys:
+        assert stack.config[key] not in text
+    for name in ("secrets-db_password", "secrets-redis_password"):
+        assert fake_secret(name, 32) not in text
+
+
+def test_parents_and_dependencies_point_at_declared_resources(document):
+    urns = {r["urn"] for r in document["resources"]}
+    for r in document["resources"]:
+        assert r["parent"] is None or r["parent"] in urns or r["parent"].endswith("pulumi:pulumi:Stack::devtools-prod")
+        assert set(r["dependencies"]) <= urns
+
+
+def test_text_plan_shows_the_tree_capacity_and_outcome():
+    result = preview()
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "+ devtools:stack:DevToolsStack devtools" in out
+    assert "    + Container orchestrator" in out
+    assert "capacity: s-8vcpu-16gb" in out and "/month" in out
+    assert "mandatory violation" in out
+
+
+def test_bad_input_exits_2_without_a_plan(tmp_path):
+    bad = tmp_path / "services.yaml"
+    bad.write_text("version: 1\nnetworks: {}\nservices: {}\n")
+    result = preview("--catalog", str(bad))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "services" in result.stderr and "fix:" in result.stderr

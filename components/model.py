@@ -23,7 +23,11 @@ Cpus = Annotated[float, BeforeValidator(parse_cpus)]
 Seconds = Annotated[float, BeforeValidator(parse_duration)]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it: the catalog is read on every preview.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 

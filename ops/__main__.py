@@ -5,18 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import preview
+from ops import preview, reference
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
+    "reference": (reference, "print (or --write into README.md) this command reference"),
 }
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    # A fixed width, so the help (and the README's reference made from it) is the same on every terminal.
+    return argparse.HelpFormatter(prog, width=100)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__, formatter_class=_formatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text))
+        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text, formatter_class=_formatter))
     return parser
 
 

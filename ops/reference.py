@@ -36,7 +36,11 @@ def run(args) -> int:
     text = render()
     if args.write:
         readme = README.read_text()
-        README.write_text(readme.replace(section(readme), text) if section(readme) else readme)
+        if START not in readme or END not in readme:
+            print(f"{README.name}: the markers {START} and {END} are missing; add them where the reference goes")
+            return 2
+        head, rest = readme.split(START, 1)
+        README.write_text(f"{head}{START}\n{text}\n{END}{rest.split(END, 1)[1]}")
         print(f"updated the command reference in {README.name}")
     else:
         print(text)

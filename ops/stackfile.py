@@ -22,7 +22,7 @@ class StackConfig:
     stand_ins: list[str]            # external secret keys given an offline stand-in value
 
 
-def read_stack_config(stack: str, catalog_override: str | None = None) -> StackConfig:
+def read_stack_config(stack: str, catalog_override: str | None = None, directory: Path = PROGRAM_DIR) -> StackConfig:
     """Load Pulumi.<stack>.yaml; raise InputError if it is missing or malformed.
 
     External secrets are encrypted in the stack file (or not set yet); offline they get a
@@ -30,7 +30,7 @@ def read_stack_config(stack: str, catalog_override: str | None = None) -> StackC
     `pulumi preview` check the real ones.
     """
     file = f"Pulumi.{stack}.yaml"
-    raw, problems = read_yaml(PROGRAM_DIR / file, file)
+    raw, problems = read_yaml(directory / file, file)
     if problems:
         raise InputError(problems)
     if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
@@ -45,6 +45,13 @@ def read_stack_config(stack: str, catalog_override: str | None = None) -> StackC
     except InputError:
         catalog = None  # reported by load_inputs with the rest
     if catalog is not None:
+        plain_secrets = [key for key in secret_config_keys(catalog) if isinstance((raw.get("config") or {}).get(f"{NAMESPACE}:{key}"), str)]
+        if plain_secrets:
+            raise InputError([
+                Problem(file, f"{NAMESPACE}:{key}", "holds a secret in plain text",
+                        f"pulumi config rm {NAMESPACE}:{key} && pulumi config set --secret {NAMESPACE}:{key}   (then rotate it: it was exposed)")
+                for key in plain_secrets
+            ])
         for key in secret_config_keys(catalog):
             full = f"{NAMESPACE}:{key}"
             config[full] = fake_secret(full, 40)

@@ -10,6 +10,7 @@ from components.inputs import load_inputs
 from ops.__main__ import main
 from ops.engine import ProgramFailed, run_program
 from ops.stackfile import read_stack_config
+from tests.conftest import ROOT
 
 
 def _svc(catalog: dict, name: str) -> dict:
@@ -161,3 +162,25 @@ def test_the_program_declares_nothing_on_bad_input():
         run_program(config, stack.secret_keys, "prod")
     assert caught.value.recorded == []
     assert "devtools:dropletSize" in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_a_secret_in_plain_text_in_the_stack_file_is_refused(tmp_path):
+    stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    stack_file["config"]["devtools:langsmithApiKey"] = "lsv2_pt_0123456789abcdef"
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file))
+    with pytest.raises(InputError) as caught:
+        read_stack_config("prod", directory=tmp_path)
+    text = caught.value.render()
+    assert "devtools:langsmithApiKey: holds a secret in plain text" in text
+    assert "pulumi config set --secret devtools:langsmithApiKey" in text
+    assert "lsv2_pt_0123456789abcdef" not in text
+
+
+def test_encrypted_secrets_in_the_stack_file_get_offline_stand_ins(tmp_path):
+    stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    stack_file["config"]["devtools:langsmithApiKey"] = {"secure": "v1:AAAABBBBCCCC"}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file))
+    config = read_stack_config("prod", directory=tmp_path)
+    assert "langsmithApiKey" in config.stand_ins
+    assert "devtools:langsmithApiKey" in config.secret_keys
+    assert "v1:AAAA" not in config.config["devtools:langsmithApiKey"]

@@ -8,6 +8,7 @@ route). Nothing in it is Docker-only: a Kubernetes renderer can read the same fi
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Literal
@@ -15,7 +16,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components.errors import InputError, Invalid, Problem
-from components.model import Cpus, MemoryBytes, Seconds, StrictModel, problems_from_validation, read_yaml
+from components.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -340,10 +341,22 @@ def _cycle(catalog: Catalog) -> list[str]:
 def load_catalog(path: Path, label: str | None = None) -> Catalog:
     """Read, validate and cross-check the catalog; raise InputError with every problem found.
 
+    The result is frozen, so it is kept per file version: a preview reads the catalog for
+    the stack file, the validation and the program, and pays for it once.
+
     Each service is validated on its own, so one broken service does not hide the
     cross-check problems of the others.
     """
-    label = label or str(path)
+    label = label or display_path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return _load_catalog(path, label, None)
+    return _load_catalog(path, label, (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_catalog(path: Path, label: str, version: tuple[int, int] | None) -> Catalog:
     raw, problems = read_yaml(path, label)
     if problems:
         raise InputError(problems)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from components.catalog import Catalog, load_catalog
 from components.errors import InputError, Problem
+from components.model import PROGRAM_DIR, display_path
 from components.renderers import RENDERERS
 from components.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
 
-PROGRAM_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = "config/services.yaml"
 
 
@@ -33,11 +33,11 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
     """
     settings_file = f"Pulumi.{stack}.yaml"
     path = catalog_path(raw_config)
-    label = _relative(path)
+    label = display_path(path)
     problems: list[Problem] = []
     catalog = None
     try:
-        catalog = load_catalog(path, label)
+        catalog = load_catalog(path)
     except InputError as exc:
         problems.extend(exc.problems)
     if catalog is not None:
@@ -53,10 +53,3 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
     if problems:
         raise InputError(problems)
     return Inputs(catalog, settings)
-
-
-def _relative(path: Path) -> str:
-    try:
-        return str(path.relative_to(PROGRAM_DIR))
-    except ValueError:
-        return str(path)

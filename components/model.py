@@ -53,6 +53,17 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
+PROGRAM_DIR = Path(__file__).resolve().parent.parent
+
+
+def display_path(path: Path) -> str:
+    """A path as an error message shows it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(PROGRAM_DIR))
+    except ValueError:
+        return str(path)
+
+
 def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
     """Parse a YAML file; a missing file or a syntax error becomes a Problem, not a traceback."""
     try:

@@ -128,10 +128,12 @@ def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
 
 def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True) -> list[Recorded]:
     """Run __main__.py under mocks with `config`; return the resources it registered, in order."""
+    # The program's modules are imported once per process and reused: they declare nothing at
+    # import time (every resource is declared by calls from __main__.py), and keeping them
+    # keeps one identity for their classes across the preview, the tests and the program.
     monitor = _RecordingMonitor(_Mocks(known))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
-    _forget_program_modules()
     sys.path.insert(0, str(PROGRAM_DIR))
     try:
         @pulumi.runtime.test
@@ -144,10 +146,3 @@ def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, k
     finally:
         sys.path.remove(str(PROGRAM_DIR))
     return monitor.recorded
-
-
-def _forget_program_modules() -> None:
-    # A second run in one process must re-read the program, not reuse the first run's modules.
-    for name in list(sys.modules):
-        if name == "components" or name.startswith("components."):
-            del sys.modules[name]

@@ -14,7 +14,7 @@ import yaml
 
 from components.catalog import Catalog, Service
 from components.cloud_init import DATA_ROOT
-from components.observability.scrape import has_job, jobs_producing
+from components.observability.scrape import has_job, jobs_producing, produces
 from components.settings import Settings
 
 RUNBOOK = "docs/RUNBOOK.md"
@@ -32,7 +32,8 @@ BACKUP_MAX_AGE_HOURS = 26     # a daily backup, with two hours of slack
 TLS_WARNING_DAYS = 14
 TLS_CRITICAL_DAYS = 3
 
-HTTP_ROLES = ("agent", "gateway", "service")
+HTTP_METRIC = "http_requests_total"
+LLM_METRIC = "llm_tokens_total"
 DOWN_ALERT = {"agent": "AgentDown", "gateway": "MCPGatewayDown", "service": "ServiceDown",
               "datastore": "ServiceDown", "edge": "EdgeDown", "observability": "MonitoringTargetDown"}
 DOWN_SEVERITY = {"observability": "warning"}
@@ -136,9 +137,9 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
         rules.append(Rule(alert, f'up{{job="{name}"}} == 0', DOWN_SEVERITY.get(spec.role, "critical"),
                           f"{name} is down", f"Prometheus could not scrape {name} for 2 minutes.", "2m",
                           {"service": name}))
-        if spec.role in HTTP_ROLES:
+        if produces(catalog, name, HTTP_METRIC):
             rules += _http_rules(name)
-        if spec.role == "agent":
+        if produces(catalog, name, LLM_METRIC):
             rules += _llm_rules(name, settings)
     if spec.long_running and has_job(catalog, "cadvisor"):
         rules += _container_rules(name, spec)

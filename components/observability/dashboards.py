@@ -11,9 +11,9 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from components.catalog import Catalog, Service
 from components.cloud_init import DATA_ROOT
-from components.observability.alert_rules import HTTP_ROLES
+from components.observability.alert_rules import HTTP_METRIC
 from components.observability.grafana import PROMETHEUS_UID
-from components.observability.scrape import has_job
+from components.observability.scrape import has_job, produces
 from components.settings import Settings
 
 DASHBOARD_UID = "devtools-platform"
@@ -65,7 +65,7 @@ def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Ser
     job = f'job="{name}"'
     if spec.metrics is not None:
         builder = builder.with_panel(_stat("Up", f"up{{{job}}}", name))
-    if spec.metrics is not None and spec.role in HTTP_ROLES:
+    if produces(catalog, name, HTTP_METRIC):
         builder = builder.with_panel(_timeseries(
             "Request rate", "reqps", _query(f"sum by (status) (rate(http_requests_total{{{job}}}[5m]))", "{{status}}"),
             width=5)).with_panel(_timeseries(

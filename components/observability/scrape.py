@@ -51,3 +51,8 @@ def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[Scra
 def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
     """The scrape jobs whose target exposes `metric` (per the metric sources table)."""
     return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.job, job.role))]
+
+
+def produces(catalog: Catalog, service: str, metric: str) -> bool:
+    """Whether the scrape job of `service` (if any) yields `metric`."""
+    return any(job.job == service for job in jobs_producing(catalog, metric))

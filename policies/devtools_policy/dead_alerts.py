@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import promql_parser
+import yaml
 
 from .metric_sources import matches, produced_by
 
@@ -96,3 +97,29 @@ def dead_alerts(prometheus_config: Mapping[str, Any], rule_files: Iterable[Mappi
                 kind = "alert" if "alert" in rule else "rule"
                 dead.extend(dead_references(f"{kind} {name} (group {group.get('name')})", rule["expr"], jobs))
     return dead
+
+
+def _parse_yaml(text: object) -> Any:
+    if not isinstance(text, str):
+        return None  # a secret or an unknown value: not a config file
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return None
+
+
+def dead_alerts_in_uploads(uploads: Iterable[Mapping[str, Any]]) -> list[DeadReference] | None:
+    """The check over one container's uploaded files (`file`, `content`), as a stack policy sees them.
+
+    Returns None when the container carries no Prometheus configuration.
+    """
+    files = {u.get("file"): u.get("content") for u in uploads}
+    for content in files.values():
+        config = _parse_yaml(content)
+        if isinstance(config, dict) and "scrape_configs" in config:
+            rule_paths = config.get("rule_files") or []
+            missing = [p for p in rule_paths if p not in files]
+            dead = [DeadReference("prometheus.yml", f"rule file {p} is not uploaded") for p in missing]
+            rules = [_parse_yaml(files[p]) or {} for p in rule_paths if p in files]
+            return dead + dead_alerts(config, rules)
+    return None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from components.catalog import Catalog, load_catalog
 from components.errors import InputError, Problem
-from components.observability.prometheus_config import retention_problems
+from components.observability.checks import observability_problems
 from components.renderers import renderer_names
 from components.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
 
@@ -52,7 +52,7 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
         except InputError as exc:
             problems.extend(exc.problems)
         else:
-            problems.extend(retention_problems(catalog, settings, label, settings_file))
+            problems.extend(observability_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)
     return Inputs(catalog, settings)

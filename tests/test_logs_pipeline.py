@@ -7,7 +7,11 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
+from components.errors import InputError
+from components.inputs import load_inputs
+from ops.stackfile import read_stack_config
 from tests.conftest import shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
 
@@ -88,3 +92,16 @@ def test_alloy_talks_to_the_mounted_socket_and_the_loki_service(tmp_path):
 def test_the_alloy_block_reader_rejects_unbalanced_braces():
     with pytest.raises(AssertionError, match="unbalanced"):
         _blocks('loki.write "local" {\n  endpoint {\n')
+
+
+def test_a_log_shipper_without_loki_is_refused_with_file_key_and_fix(tmp_path):
+    data = shipped_catalog()
+    del data["services"]["loki"]
+    for dependent in ("grafana", "alloy"):
+        data["services"][dependent]["depends_on"].pop("loki")
+    (tmp_path / "services.yaml").write_text(yaml.safe_dump(data))
+    config = read_stack_config("prod", str(tmp_path / "services.yaml"))
+    with pytest.raises(InputError) as error:
+        load_inputs(config.config, "prod")
+    (problem,) = error.value.problems
+    assert problem.key == "configs.alloy_config" and "no `loki` service" in problem.message

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from components.catalog import Service
+from components.catalog import Catalog, Service
 from components.service import secret_path
 from components.settings import Settings
 
@@ -70,6 +70,6 @@ def alertmanager_config(service: Service, settings: Settings) -> dict:
     }
 
 
-def render_alertmanager_yml(catalog, service: Service, settings: Settings) -> str:
+def render_alertmanager_yml(catalog: Catalog, service: Service, settings: Settings) -> str:
     header = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
     return header + yaml.safe_dump(alertmanager_config(service, settings), sort_keys=False, width=200)

@@ -11,6 +11,8 @@ from components.catalog import Catalog, Service
 from components.settings import Settings
 
 DOCKER_SOCKET = "/var/run/docker.sock"
+LOKI = "loki"
+RENDERER = "alloy_config"
 LABELS = {"service": "devtools_service", "role": "devtools_role", "version": "devtools_version"}
 
 
@@ -19,8 +21,8 @@ def _quote(text: str) -> str:
 
 
 def render_alloy_config(catalog: Catalog, service: Service, settings: Settings) -> str:
-    loki = catalog.services.get("loki")
-    push_url = f"http://loki:{loki.port}/loki/api/v1/push" if loki else None
+    # load_inputs refuses a catalog with the log shipper and no Loki (observability_problems).
+    push_url = f"http://{LOKI}:{catalog.services[LOKI].port}/loki/api/v1/push"
     relabels = "\n".join(
         f"  rule {{\n    source_labels = [{_quote('__meta_docker_container_label_' + source)}]\n"
         f"    target_label  = {_quote(target)}\n  }}"
@@ -52,7 +54,7 @@ def render_alloy_config(catalog: Catalog, service: Service, settings: Settings) 
         "",
         'loki.write "local" {',
         "  endpoint {",
-        f"    url = {_quote(push_url or 'http://loki:3100/loki/api/v1/push')}",
+        f"    url = {_quote(push_url)}",
         "  }",
         f"  external_labels = {{ platform = {_quote(settings.domain)} }}",
         "}",

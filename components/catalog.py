@@ -133,6 +133,7 @@ class Service(StrictModel):
     role: Role
     description: str
     port: int | None = Field(default=None, ge=1, le=65535)
+    entrypoint: list[str] | None = None
     command: list[str] | None = None
     environment: dict[str, str] = {}
     secrets: list[str | ServiceSecret] = []
@@ -182,9 +183,25 @@ class Service(StrictModel):
         """(volume name, path in the container, read only) for each `name:/path[:ro]` entry."""
         mounts = []
         for entry in self.volumes:
+            if is_host_path(entry):
+                continue
             name, path, *mode = entry.split(":")
             mounts.append((name, path, mode == ["ro"]))
         return mounts
+
+    def host_mounts(self) -> list[tuple[str, str, bool]]:
+        """(host path, path in the container, read only) for each `/host/path:/path:ro` entry."""
+        mounts = []
+        for entry in self.volumes:
+            if is_host_path(entry):
+                host, path, *mode = entry.split(":")
+                mounts.append((host, path, mode == ["ro"]))
+        return mounts
+
+
+def is_host_path(volume_entry: str) -> bool:
+    """Compose's bind-mount form: an absolute host path instead of a volume name."""
+    return volume_entry.startswith("/")
 
 
 class Network(StrictModel):
@@ -280,6 +297,13 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
                 add(f"{at}.networks", f"network {net!r} is not declared", f"declare it under networks:, or use one of {sorted(catalog.networks)}")
         for i, entry in enumerate(svc.volumes):
             parts = entry.split(":")
+            if is_host_path(entry):
+                # Host paths (/proc, /sys, the Docker socket) are for agents that watch the host:
+                # they may look, never write.
+                if len(parts) != 3 or not parts[1].startswith("/") or parts[2] != "ro":
+                    add(f"{at}.volumes[{i}]", f"{entry!r} mounts a host path without `:ro`",
+                        "write it as /host/path:/path/in/container:ro")
+                continue
             if len(parts) not in (2, 3) or not parts[1].startswith("/") or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
                 add(f"{at}.volumes[{i}]", f"{entry!r} is not `name:/path` or `name:/path:ro`", "write it like postgres-data:/var/lib/postgresql/data")
             elif parts[0] not in catalog.volumes:

@@ -9,7 +9,8 @@ from pathlib import Path
 from components.catalog import Catalog, load_catalog
 from components.errors import InputError, Problem
 from components.model import PROGRAM_DIR, display_path
-from components.renderers import RENDERERS
+from components.observability.checks import observability_problems
+from components.renderers import renderer_names
 from components.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
 
 DEFAULT_CATALOG = "config/services.yaml"
@@ -42,14 +43,16 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
         problems.extend(exc.problems)
     if catalog is not None:
         for name, config in catalog.configs.items():
-            if config.renderer not in RENDERERS:
+            if config.renderer not in renderer_names():
                 problems.append(Problem(label, f"configs.{name}.renderer", f"renderer {config.renderer!r} does not exist",
-                                        f"use one of {sorted(RENDERERS)}"))
+                                        f"use one of {renderer_names()}"))
         try:
             secret_values = {key: raw_config.get(f"{NAMESPACE}:{key}") for key in secret_config_keys(catalog)}
             settings = parse_settings(raw_config, catalog, settings_file, secret_values)
         except InputError as exc:
             problems.extend(exc.problems)
+        else:
+            problems.extend(observability_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)
     return Inputs(catalog, settings)

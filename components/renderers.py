@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from components.catalog import Service
+from components.catalog import Catalog, Service
+from components.observability.renderers import OBSERVABILITY_RENDERERS
 from components.redis_conf import render_redis_conf
 from components.settings import Settings
 
@@ -13,3 +14,21 @@ Renderer = Callable[[Service, Settings], str]
 RENDERERS: dict[str, Renderer] = {
     "redis_conf": render_redis_conf,
 }
+
+# Renderers that derive their file from the whole catalog (scrape jobs, alert rules, dashboards).
+CatalogRenderer = Callable[[Catalog, Service, Settings], str]
+
+CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
+    **OBSERVABILITY_RENDERERS,
+}
+
+
+def renderer_names() -> list[str]:
+    return sorted({*RENDERERS, *CATALOG_RENDERERS})
+
+
+def render(renderer: str, catalog: Catalog, service: Service, settings: Settings) -> str:
+    """The text of one config file, by the renderer name its catalog `configs:` entry gives."""
+    if renderer in CATALOG_RENDERERS:
+        return CATALOG_RENDERERS[renderer](catalog, service, settings)
+    return RENDERERS[renderer](service, settings)

@@ -88,6 +88,7 @@ class ServiceContainer(pulumi.ComponentResource):
         self.container = docker.Container(
             name,
             image=image,
+            entrypoints=spec.entrypoint,
             command=spec.command,
             envs=[f"{key}={value}" for key, value in environment.items()],
             uploads=uploads,
@@ -119,6 +120,10 @@ class ServiceContainer(pulumi.ComponentResource):
             volumes=[
                 docker.ContainerVolumeArgs(host_path=f"{DATA_ROOT}/{volume}", container_path=path, read_only=read_only)
                 for volume, path, read_only in spec.volume_mounts()
+            ] + [
+                # Host paths are mounted as they are, not under the data root.
+                docker.ContainerVolumeArgs(host_path=host, container_path=path, read_only=read_only)
+                for host, path, read_only in spec.host_mounts()
             ],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(spec.cap_add) or None),
             security_opts=["no-new-privileges:true"],

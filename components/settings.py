@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from components.catalog import Catalog
@@ -55,6 +55,36 @@ class Settings(StrictModel):
     log_max_size: str = "10m"
     log_max_files: int = Field(default=5, ge=1, le=100)
     tags: list[str] = ["devtools", "production"]
+
+    # Observability: where alerts go (the Slack webhook and SMTP password are catalog secrets),
+    # how long logs are kept, and the LLM token budget an alert guards.
+    alert_email: str | None = None
+    alert_email_from: str | None = None
+    alert_smtp_smarthost: str | None = None
+    alert_smtp_username: str | None = None
+    log_retention_days: int = Field(default=31, ge=1, le=3650)
+    llm_tokens_per_hour_alert: int = Field(default=2_000_000, ge=1)
+
+    @field_validator("alert_email", "alert_email_from")
+    @classmethod
+    def _alert_address(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise Invalid(f"{value!r} is not an e-mail address", "write an address such as ops@example.com")
+        return value
+
+    @field_validator("alert_smtp_smarthost")
+    @classmethod
+    def _smarthost(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9.-]+:\d{1,5}$", value):
+            raise Invalid(f"{value!r} is not host:port", "write it like smtp.example.com:587")
+        return value
+
+    @model_validator(mode="after")
+    def _email_needs_smtp(self) -> Settings:
+        if self.alert_email and not (self.alert_email_from and self.alert_smtp_smarthost):
+            raise Invalid("alertEmail is set but alertEmailFrom or alertSmtpSmarthost is missing",
+                          "set devtools:alertEmailFrom and devtools:alertSmtpSmarthost, or remove alertEmail")
+        return self
 
     @field_validator("droplet_size")
     @classmethod

@@ -10,6 +10,7 @@ from components.errors import InputError
 from components.inputs import load_inputs
 from ops.capacity import measure
 from ops.engine import run_program
+from ops.observability_findings import observability_findings
 from ops.plan import Violation, render_tree, to_json
 from ops.stackfile import read_stack_config
 
@@ -34,6 +35,7 @@ def run(args) -> int:
         return EXIT_BAD_INPUT
     resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns)
     violations: list[Violation] = []
+    violations += observability_findings(resources, inputs.catalog)
     settings = inputs.settings
     capacity = measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb)
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
@@ -46,6 +48,9 @@ def run(args) -> int:
         print(f"devtools offline preview: stack {args.stack}, {len(resources)} resources "
               f"({'computed values unknown, as on a first preview' if args.unknowns else 'computed values known, as after a deploy'})")
         print(render_tree(resources, violations))
+        for v in violations:
+            if v.urn is None:  # stack-level findings have no resource line to mark
+                print(f"{v.enforcement} [{v.policy}] {v.message}")
         print(capacity.line())
         if stack_config.stand_ins:
             print(f"external secrets: offline stand-ins for {', '.join(stack_config.stand_ins)} "

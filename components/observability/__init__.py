@@ -1,0 +1,1 @@
+"""Monitoring derived from the catalog: scrape jobs, alert rules, routing, dashboards, logs."""

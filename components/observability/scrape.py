@@ -1,0 +1,58 @@
+"""Prometheus scrape jobs, one per catalog service that declares `metrics:`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.catalog import Catalog
+from policies.devtools_policy.metric_sources import matches, produced_by
+
+SCRAPE_INTERVAL = "15s"
+EVALUATION_INTERVAL = "15s"
+
+
+@dataclass(frozen=True)
+class ScrapeJob:
+    job: str          # the catalog service name
+    role: str
+    target: str       # host:port on the service's network alias
+    path: str
+
+
+def scrape_jobs(catalog: Catalog) -> list[ScrapeJob]:
+    jobs = []
+    for name, svc in catalog.services.items():
+        if svc.metrics is None:
+            continue
+        port = svc.metrics.port or svc.port
+        if port is None:
+            continue  # cross_check reports a metrics endpoint without a port
+        jobs.append(ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path))
+    return jobs
+
+
+def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
+    return [job for job in scrape_jobs(catalog) if job.role in roles]
+
+
+def has_job(catalog: Catalog, name: str) -> bool:
+    return any(job.job == name for job in scrape_jobs(catalog))
+
+
+def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[ScrapeJob]:
+    """Scrape targets that share no network with Prometheus, so their job would always be down."""
+    if scraper not in catalog.services:
+        return []
+    networks = set(catalog.services[scraper].networks)
+    return [job for job in scrape_jobs(catalog)
+            if job.job != scraper and not networks & set(catalog.services[job.job].networks)]
+
+
+def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
+    """The scrape jobs whose target exposes `metric` (per the metric sources table)."""
+    return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.job, job.role))]
+
+
+def produces(catalog: Catalog, service: str, metric: str) -> bool:
+    """Whether the scrape job of `service` (if any) yields `metric`."""
+    return any(job.job == service for job in jobs_producing(catalog, metric))

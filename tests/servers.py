@@ -142,7 +142,9 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.admin(f"CREATE ROLE {APP_USER} LOGIN PASSWORD '{password}'")
         yield server
     finally:
-        process.send_signal(signal.SIGINT)  # fast shutdown
+        # runuser does not pass signals on: stop the server through pg_ctl, as its owner.
+        subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "stop", "-m", "fast", "-w"],
+                       capture_output=True)
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
@@ -156,12 +158,26 @@ class RedisServer:
 
     config_file: Path
     port: int
+    password: str
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
+        from tests.resp import RedisError, Resp
+
         self.process = subprocess.Popen(["redis-server", str(self.config_file)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port)
+        deadline = time.monotonic() + 30
+        while True:  # until the dataset is loaded (LOADING while the AOF replays)
+            try:
+                client = Resp(self.port, self.password)
+                client.call("PING")
+                client.close()
+                return
+            except (RedisError, ConnectionError, OSError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def kill(self) -> None:
         assert self.process is not None

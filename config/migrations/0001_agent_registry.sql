@@ -7,6 +7,9 @@ DO $$
 BEGIN
     IF to_regclass('public.agent_registry') IS NULL AND to_regclass('public.agents') IS NOT NULL THEN
         ALTER TABLE public.agents RENAME TO agent_registry;
+        IF to_regclass('public.agents_pkey') IS NOT NULL THEN
+            ALTER INDEX public.agents_pkey RENAME TO agent_registry_pkey;
+        END IF;
     END IF;
 END
 $$;
@@ -29,6 +32,7 @@ ALTER TABLE agent_registry ADD COLUMN IF NOT EXISTS metadata jsonb NOT NULL DEFA
 ALTER TABLE agent_registry ADD COLUMN IF NOT EXISTS last_heartbeat timestamptz;
 ALTER TABLE agent_registry ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE agent_registry ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
+ALTER TABLE agent_registry ALTER COLUMN status SET DEFAULT 'unknown';
 
 -- Older tables kept capabilities as json (or text) and heartbeats as timestamps without zone (UTC).
 DO $$

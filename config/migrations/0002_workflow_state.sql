@@ -20,6 +20,9 @@ ALTER TABLE workflow_state ADD COLUMN IF NOT EXISTS state jsonb NOT NULL DEFAULT
 ALTER TABLE workflow_state ADD COLUMN IF NOT EXISTS version integer NOT NULL DEFAULT 1;
 ALTER TABLE workflow_state ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now();
 ALTER TABLE workflow_state ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
+-- Columns an older table already had keep their data but get this schema's defaults.
+ALTER TABLE workflow_state ALTER COLUMN status SET DEFAULT 'pending';
+ALTER TABLE workflow_state ALTER COLUMN state SET DEFAULT '{}'::jsonb;
 
 CREATE INDEX IF NOT EXISTS workflow_state_status_idx ON workflow_state (status);
 CREATE INDEX IF NOT EXISTS workflow_state_updated_idx ON workflow_state (updated_at DESC);

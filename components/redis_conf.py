@@ -61,5 +61,8 @@ def render_redis_conf(service: Service, settings: Settings) -> str:
         f"maxmemory {maxmemory_bytes(service)}",
         f"maxmemory-policy {EVICTION_POLICY}",
         "tcp-keepalive 60",
+        # The backup job copies the RDB over the replication protocol (redis-cli --rdb); it is
+        # the only "replica", so do not wait the default 5 s for others to join the transfer.
+        "repl-diskless-sync-delay 0",
     ]
     return "\n".join(lines) + "\n"

@@ -44,8 +44,10 @@ REDIS_FILE = "redis.rdb"
 MANIFEST = "manifest.json"
 SNAPSHOT_PREFIX = "devtools-auto-"
 ID_FORMAT = "%Y%m%dT%H%M%SZ"
-# A restore must not race a running one, nor the schedule taking a backup of a half-restored state.
 MIN_KEEP = 1  # retention never deletes the newest complete set
+# Redis's AOF directory and file names (redis.conf: appenddirname default, appendfilename).
+AOF_DIR = "appendonlydir"
+AOF_NAME = "appendonly.aof"
 
 
 class BackupError(Exception):
@@ -348,25 +350,33 @@ def restore_postgres(dump: Path) -> None:
 
 
 def restore_redis(rdb: Path, timeout: float) -> None:
-    """Put the RDB in Redis's data directory and restart Redis on it.
+    """Make the RDB Redis's AOF base and restart Redis on it.
 
-    Redis cannot load an RDB over the network, so: stop it writing (no RDB saves, AOF off, so
-    nothing overwrites the file), move the RDB in and the AOF away, then SHUTDOWN NOSAVE. The
-    container's restart policy starts it again; with appendonly on and no AOF present, Redis
-    loads the RDB and writes a fresh AOF from it.
+    Redis cannot load an RDB over the network. With appendonly on, Redis 7 loads only its AOF
+    (a directory of a manifest, an RDB-format base and incremental files) and ignores dump.rdb,
+    so the RDB becomes the base of a new AOF directory. First Redis stops writing files (no
+    RDB saves, AOF off) so nothing overwrites them; then the directory is swapped in and
+    Redis is shut down without saving. The container's restart policy starts it again on it.
     """
     data_dir = Path(os.environ.get("REDIS_DATA_DIR", "/restore/redis-data"))
     if not data_dir.is_dir():
         raise BackupError(f"Redis's data directory {data_dir} is not mounted here")
     redis("CONFIG", "SET", "save", "")
     redis("CONFIG", "SET", "appendonly", "no")
-    staged = data_dir / "dump.rdb.restoring"
-    shutil.copyfile(rdb, staged)
-    os.chmod(staged, 0o644)
-    aof_dir = data_dir / "appendonlydir"
-    if aof_dir.exists():
-        shutil.rmtree(aof_dir)
-    os.replace(staged, data_dir / "dump.rdb")
+    staged = data_dir / f"{AOF_DIR}.restoring"
+    if staged.exists():
+        shutil.rmtree(staged)
+    staged.mkdir()
+    base = f"{AOF_NAME}.1.base.rdb"
+    shutil.copyfile(rdb, staged / base)
+    (staged / f"{AOF_NAME}.manifest").write_text(f"file {base} seq 1 type b\n")
+    shutil.copyfile(rdb, data_dir / "dump.rdb.restoring")
+    for path in (staged, staged / base, staged / f"{AOF_NAME}.manifest", data_dir / "dump.rdb.restoring"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    if (data_dir / AOF_DIR).exists():
+        shutil.rmtree(data_dir / AOF_DIR)
+    os.replace(staged, data_dir / AOF_DIR)
+    os.replace(data_dir / "dump.rdb.restoring", data_dir / "dump.rdb")
     subprocess.run([*redis_argv(), "SHUTDOWN", "NOSAVE"], env=redis_env(), capture_output=True)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

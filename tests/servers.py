@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,6 +108,12 @@ class PostgresServer:
 def postgres_server() -> Iterator[PostgresServer]:
     if not (PG_BIN / "postgres").exists() or shutil.which("psql") is None:
         pytest.fail(f"PostgreSQL is not installed (looked in {PG_BIN}); run scripts/setup-system")
+    with running_postgres() as server:
+        yield server
+
+
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
     base = Path(tempfile.mkdtemp(prefix="devtools-pg-"))
     os.chmod(base, 0o755)
     data, sockets = base / "data", base / "sockets"
@@ -181,7 +187,7 @@ class RedisServer:
 
     def kill(self) -> None:
         assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
+        self.process.kill()  # SIGKILL
         self.process.wait(10)
 
     def stop(self) -> None:
@@ -220,3 +226,27 @@ def redis_config_for_test(base: Path, port: int) -> tuple[Path, Path]:
 
 def catalog_yaml() -> dict:
     return yaml.safe_load((ROOT / "config" / "services.yaml").read_text())
+
+
+@contextmanager
+def running_s3() -> Iterator[str]:
+    """A local S3-compatible server (moto) standing in for DigitalOcean Spaces; yields its endpoint."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        wait_for_port(port)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    with running_s3() as endpoint:
+        yield endpoint

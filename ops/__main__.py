@@ -6,10 +6,17 @@ import argparse
 import sys
 
 from ops import preview
+from ops import restore as restore_cmd
+from ops import verify as verify_cmd
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
 }
+# --- datastores: post-deploy check and restore ---
+COMMANDS.update({
+    "verify": (verify_cmd, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
+    "restore": (restore_cmd, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
+})
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -224,8 +223,19 @@ def redis_config_for_test(base: Path, port: int) -> tuple[Path, Path]:
     return config, password_file
 
 
-def catalog_yaml() -> dict:
-    return yaml.safe_load((ROOT / "config" / "services.yaml").read_text())
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """redis-server on the shipped redis.conf (see redis_config_for_test), started once."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed; run scripts/setup-system")
+    port = free_port()
+    config, password_file = redis_config_for_test(tmp_path_factory.mktemp("redis"), port)
+    server = RedisServer(config, port, password_file.read_text())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @contextmanager

@@ -9,19 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.resp import RedisError, Resp
-from tests.servers import RedisServer, free_port, redis_config_for_test, render_config
+from tests.servers import RedisServer, render_config
 
 ACK_WINDOW = 1.0  # appendfsync everysec: what was acknowledged more than this before the kill is on disk
-
-
-@pytest.fixture
-def redis_server(tmp_path: Path):
-    port = free_port()
-    config, password_file = redis_config_for_test(tmp_path, port)
-    server = RedisServer(config, port, password_file.read_text())
-    server.start()
-    yield server
-    server.stop()
 
 
 def test_rendered_conf_is_durable_and_bounded():

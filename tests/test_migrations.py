@@ -118,3 +118,23 @@ def test_postgres_runs_the_rendered_conf(postgres_server: PostgresServer):
     assert postgres_server.admin("SHOW shared_buffers") == "384MB"
     assert postgres_server.admin("SHOW max_connections") == "100"
     assert postgres_server.admin("SHOW password_encryption") == "scram-sha-256"
+
+
+@pytest.mark.parametrize("limit_mb", [1536, 4096, 16384])
+def test_postgres_memory_fits_its_limit(limit_mb: int):
+    from components.postgres_conf import MAX_CONNECTIONS, memory_settings
+
+    memory = memory_settings(limit_mb * 1024**2)
+    # Shared memory, one maintenance job and every connection running two sort/hash nodes at once.
+    worst_case = memory["shared_buffers"] + memory["wal_buffers"] + memory["maintenance_work_mem"] \
+        + MAX_CONNECTIONS * 2 * memory["work_mem"]
+    assert worst_case <= limit_mb
+    assert memory["shared_buffers"] == limit_mb // 4
+    assert memory["effective_cache_size"] < limit_mb
+
+
+def test_postgres_work_mem_has_a_floor():
+    from components.postgres_conf import memory_settings
+
+    # On a small limit the per-connection share would be useless; 4 MB is Postgres's own default.
+    assert memory_settings(512 * 1024**2)["work_mem"] == 4

@@ -163,8 +163,11 @@ def _succeeded(name: str, container: docker.Container) -> pulumi.Output[docker.C
     """
     def check(code: int | None) -> docker.Container:
         if code != 0:
-            raise JobFailed(f"job {name} exited with code {code}; its output: ssh to the droplet and run "
-                            f"`docker logs $(docker ps -aq --filter label=devtools.service={name} | head -1)`")
+            raise JobFailed(
+                f"job {name} exited with code {code}; its output: ssh to the droplet and run "
+                f"`docker logs $(docker ps -aq --filter label=devtools.service={name} | head -1)`. A fix to its "
+                f"files reruns it on the next `pulumi up`; to rerun it unchanged: `pulumi up --replace <its container URN>`"
+            )
         return container
     return container.exit_code.apply(check)
 

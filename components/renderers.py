@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from components.backup_conf import render_backup_conf, render_backup_script
 from components.catalog import Catalog, Service
+from components.migrations import render_migrate_runner, render_migrations
 from components.observability.renderers import OBSERVABILITY_RENDERERS
+from components.postgres_conf import render_postgres_conf
 from components.redis_conf import render_redis_conf
 from components.settings import Settings
 
+# Renderers that need only their own service and the stack settings.
 Renderer = Callable[[Service, Settings], str]
 
 RENDERERS: dict[str, Renderer] = {
     "redis_conf": render_redis_conf,
+    "postgres_conf": render_postgres_conf,
+    "migrations": render_migrations,
+    "migrate_runner": render_migrate_runner,
+    "backup_conf": render_backup_conf,
+    "backup_script": render_backup_script,
 }
 
 # Renderers that derive their file from the whole catalog (scrape jobs, alert rules, dashboards).

@@ -1,4 +1,4 @@
-"""The platform's credentials as Pulumi secrets: generated ones and those from the stack's secret config."""
+"""The platform's credentials as Pulumi secrets: generated, from the stack's secret config, or derived."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pulumi
 import pulumi_random as random
 
 from components.catalog import Catalog
+from components.secret_renderers import SECRET_RENDERERS
 from components.settings import NAMESPACE
 
 
@@ -26,7 +27,12 @@ class Secrets(pulumi.ComponentResource):
                     opts=pulumi.ResourceOptions(parent=self),
                 )
                 self.values[secret_name] = pulumi.Output.secret(password.result)
-            else:
+            elif spec.config is not None:
                 # Presence and placeholders were checked before any resource was declared.
                 self.values[secret_name] = config.require_secret(spec.config)
+        # Derived secrets last: their sources (never themselves derived, see cross_check) exist now.
+        for secret_name, spec in catalog.secrets.items():
+            if spec.derive is not None:
+                render = SECRET_RENDERERS[spec.derive.renderer]
+                self.values[secret_name] = pulumi.Output.secret(self.values[spec.derive.source].apply(render))
         self.register_outputs({})

@@ -112,6 +112,8 @@ class ServiceContainer(pulumi.ComponentResource):
             wait=check is not None,
             wait_timeout=healthy_within(check) if check else None,
             must_run=spec.long_running,
+            # A one-shot job: `pulumi up` waits for it to exit; `dependency` then checks its exit code.
+            attach=not spec.long_running,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=wiring.networks[net].name, aliases=[name])
                 for net in spec.networks
@@ -149,7 +151,30 @@ class ServiceContainer(pulumi.ComponentResource):
                 delete_before_replace=bool(spec.ports),
             ),
         )
+        self.dependency = self.container if spec.long_running else _succeeded(name, self.container)
         self.register_outputs({"image": image})
+
+
+class JobFailed(Exception):
+    pass
+
+
+def _succeeded(name: str, container: docker.Container) -> pulumi.Output[docker.Container]:
+    """The job's container, once it exited 0: compose's `service_completed_successfully`.
+
+    With attach the provider waits for the container to stop but records a failing exit code
+    without failing the create. Services that depend on the job take this Output in
+    depends_on, so on a non-zero exit they are never created and the update stops here.
+    """
+    def check(code: int | None) -> docker.Container:
+        if code != 0:
+            raise JobFailed(
+                f"job {name} exited with code {code}; its output: ssh to the droplet and run "
+                f"`docker logs $(docker ps -aq --filter label=devtools.service={name} | head -1)`. A fix to its "
+                f"files reruns it on the next `pulumi up`; to rerun it unchanged: `pulumi up --replace <its container URN>`"
+            )
+        return container
+    return container.exit_code.apply(check)
 
 
 def _port(mapping: str) -> docker.ContainerPortArgs:

@@ -19,6 +19,7 @@ from policies.devtools_policy.placeholders import placeholder_reason
 
 NAMESPACE = "devtools"
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,63}$", re.I)
 
 
@@ -55,6 +56,17 @@ class Settings(StrictModel):
     log_max_size: str = "10m"
     log_max_files: int = Field(default=5, ge=1, le=100)
     tags: list[str] = ["devtools", "production"]
+    # --- datastores: backups -----------------------------------------------------------
+    backup_bucket: str = "devtools-backups"
+    backup_retention_days: int = Field(default=14, ge=1, le=3650)
+    backup_interval_hours: int = Field(default=6, ge=1, le=168)
+
+    @field_validator("backup_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not BUCKET.match(value):
+            raise Invalid(f"{value!r} is not a Spaces bucket name", "use 3-63 lower case letters, digits and hyphens, e.g. devtools-prod-backups")
+        return value
 
     # Observability: where alerts go (the Slack webhook and SMTP password are catalog secrets),
     # how long logs are kept, and the LLM token budget an alert guards.

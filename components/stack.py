@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from components.backup_storage import BackupStorage
 from components.catalog import Catalog
 from components.host import SSH_USER, Host
 from components.inputs import Inputs
@@ -59,7 +60,10 @@ class DevToolsStack(pulumi.ComponentResource):
                 spec,
                 wiring,
                 configs,
-                depends_on=[self.services[dep].container for dep in spec.dependencies],
+                # A job's `dependency` resolves only once it exited 0 (service_completed_successfully).
+                depends_on=[self.services[dep].dependency for dep in spec.dependencies],
                 opts=child,
             )
+        # --- datastores: off-droplet backups ---
+        self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
         self.register_outputs({"address": self.host.address})

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import preview, reference
+from ops import preview, reference, restore, verify
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
+    "verify": (verify, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
+    "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
     "reference": (reference, "print (or --write into README.md) this command reference"),
 }
 

@@ -18,6 +18,9 @@ from ops.stackfile import read_stack_config  # noqa: E402
 
 CONTAINER = "docker:index/container:Container"
 
+# Real PostgreSQL / Redis fixtures (session-scoped: each server starts once).
+pytest_plugins = ["tests.servers"]
+
 
 def shipped_catalog() -> dict:
     return yaml.safe_load((ROOT / "config" / "services.yaml").read_text())

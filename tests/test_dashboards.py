@@ -56,7 +56,7 @@ def test_each_long_running_service_has_a_row_with_its_panels(tmp_path):
     doc = json.loads(rendered.file("grafana", "grafana_dashboard").read_text())
     rows = [p["title"] for p in doc["panels"] if p["type"] == "row"]
     for name, spec in rendered.catalog.services.items():
-        assert f"{name} ({spec.role})" in rows
+        assert (f"{name} ({spec.role})" in rows) == spec.long_running, name
     titles_after = _row_panels(doc, "orchestrator (agent)")
     assert {"Up", "Request rate", "p95 latency", "Error rate (5xx)", "Memory against limit", "CPU against limit",
             "Restarts (1h)"} <= set(titles_after)

@@ -74,8 +74,12 @@ def test_container_has_limits_restart_health_pinned_image_and_networks(shipped_p
     assert inputs["memoryReservation"] == reservations.memory // 1024**2
     assert float(inputs["cpus"]) == limits.cpus
     assert inputs["restart"] == spec.restart
-    assert inputs["healthcheck"]["tests"]
-    assert inputs["wait"] is True
+    if spec.long_running:
+        assert inputs["healthcheck"]["tests"]
+        assert inputs["wait"] is True and inputs["mustRun"] is True
+    else:
+        # A one-shot job runs to completion: it is attached to, not kept running.
+        assert "healthcheck" not in inputs and inputs["mustRun"] is False and inputs["attach"] is True
     tag = inputs["image"].rsplit(":", 1)[1]
     assert tag and tag != "latest"
     assert sorted(n["name"] for n in inputs["networksAdvanced"]) == sorted(f"devtools-{n}" for n in spec.networks)

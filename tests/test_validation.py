@@ -52,7 +52,7 @@ BAD_CATALOGS = [
     ("unknown renderer", lambda c: c["configs"]["redis_conf"].update(renderer="nginx_conf"),
      "configs.redis_conf.renderer", "does not exist"),
     ("secret with two sources", lambda c: c["secrets"]["db_password"].update(config="dbPassword"),
-     "secrets.db_password", "exactly one of generate or config"),
+     "secrets.db_password", "exactly one of generate, config or derive"),
     ("missing limits", lambda c: _svc(c, "cicd")["deploy"]["resources"].pop("limits"),
      "services.cicd.deploy.resources.limits", "required"),
 ]

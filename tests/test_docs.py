@@ -23,3 +23,13 @@ def test_quick_start_scripts_exist_and_are_executable():
         assert f"{script} " in text
         assert (ROOT / script).stat().st_mode & 0o111
     assert "scripts/test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_lists_the_set_secret_command_for_every_external_secret():
+    from components.catalog import load_catalog
+    from components.settings import secret_config_keys
+
+    text = README.read_text()
+    catalog = load_catalog(ROOT / "config" / "services.yaml")
+    missing = [key for key in secret_config_keys(catalog) if f"pulumi config set --secret devtools:{key}\n" not in text]
+    assert not missing, f"README's deploy section lacks: {missing}"

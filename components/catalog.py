@@ -301,6 +301,14 @@ def cross_check(catalog: Catalog, file: str) -> list[Problem]:
                 add(f"{at}.readiness", "a routed service has no readiness path, so the edge cannot tell when it is ready", "add readiness: {path: /ready}")
         if svc.healthcheck and svc.healthcheck.path and svc.port is None:
             add(f"{at}.healthcheck.path", "an HTTP health check needs the service's port", "add port:")
+        # Liveness (restart me) and readiness (send me traffic) are different questions.
+        if svc.healthcheck and svc.healthcheck.path and svc.readiness is None:
+            add(f"{at}.readiness", "an HTTP service has a liveness path but no readiness path", "add readiness: {path: /ready}")
+        if svc.healthcheck and svc.readiness and svc.healthcheck.path == svc.readiness.path:
+            add(f"{at}.readiness.path", f"is the liveness path {svc.readiness.path} too, so it cannot tell alive from ready",
+                "serve readiness on its own path, such as /ready")
+        if svc.readiness is not None and svc.port is None:
+            add(f"{at}.readiness", "a readiness path needs the service's port", "add port:")
 
     for name in _cycle(catalog):
         add(f"services.{name}.depends_on", "is part of a dependency cycle", "break the cycle: start order must be a tree")

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from components.catalog import Catalog, load_catalog
 from components.errors import InputError, Problem
-from components.renderers import RENDERERS
+from components.renderers import renderer_names
 from components.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
+from components.traefik import edge_problems
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_CATALOG = "config/services.yaml"
@@ -42,9 +43,10 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
         problems.extend(exc.problems)
     if catalog is not None:
         for name, config in catalog.configs.items():
-            if config.renderer not in RENDERERS:
+            if config.renderer not in renderer_names():
                 problems.append(Problem(label, f"configs.{name}.renderer", f"renderer {config.renderer!r} does not exist",
-                                        f"use one of {sorted(RENDERERS)}"))
+                                        f"use one of {renderer_names()}"))
+        problems.extend(edge_problems(catalog, label))
         try:
             secret_values = {key: raw_config.get(f"{NAMESPACE}:{key}") for key in secret_config_keys(catalog)}
             settings = parse_settings(raw_config, catalog, settings_file, secret_values)

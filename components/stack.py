@@ -9,7 +9,7 @@ from components.catalog import Catalog
 from components.host import SSH_USER, Host
 from components.inputs import Inputs
 from components.networks import Networks
-from components.renderers import RENDERERS
+from components.renderers import render
 from components.secrets import Secrets
 from components.service import ServiceContainer, Wiring
 
@@ -53,7 +53,7 @@ class DevToolsStack(pulumi.ComponentResource):
         self.services: dict[str, ServiceContainer] = {}
         for svc_name in start_order(catalog):
             spec = catalog.services[svc_name]
-            configs = {m.source: RENDERERS[catalog.configs[m.source].renderer](spec, settings) for m in spec.configs}
+            configs = {m.source: render(catalog.configs[m.source].renderer, catalog, spec, settings) for m in spec.configs}
             self.services[svc_name] = ServiceContainer(
                 svc_name,
                 spec,

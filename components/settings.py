@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
 from pydantic.alias_generators import to_camel
 
 from components.catalog import Catalog
@@ -40,6 +40,9 @@ def check_hostname(value: str) -> str:
     if not HOSTNAME.match(value):
         raise Invalid(f"{value!r} is not a domain name", "write a fully qualified name such as devtools.acme.io")
     return value
+
+
+Hostname = Annotated[str, AfterValidator(check_hostname)]
 
 
 def check_email(value: str) -> str:
@@ -84,14 +87,9 @@ class Settings(StrictModel):
     # --- Single sign-on in front of every non-public route (oauth2-proxy behind the edge). ---
     sso_provider: Literal["github", "google", "oidc"] = "github"
     sso_client_id: str = Field(min_length=1)
-    sso_email_domains: list[str] = []
+    sso_email_domains: list[Hostname] = []
     sso_github_org: str | None = None
     sso_oidc_issuer_url: str | None = None
-
-    @field_validator("sso_email_domains")
-    @classmethod
-    def _domains(cls, value: list[str]) -> list[str]:
-        return [check_hostname(domain) for domain in value]
 
     @field_validator("sso_oidc_issuer_url")
     @classmethod

@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import preview
+from ops import (
+    preview,
+    validate_env,  # edge and least privilege
+)
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
+    # --- edge and least privilege ---
+    "validate-env": (validate_env, "check a stack's config and a .env file against the catalog; print every problem with its fix"),
 }
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ops import (
+    env_diff,  # edge and least privilege
     preview,
     validate_env,  # edge and least privilege
 )
@@ -14,6 +15,7 @@ COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
     # --- edge and least privilege ---
     "validate-env": (validate_env, "check a stack's config and a .env file against the catalog; print every problem with its fix"),
+    "env-diff": (env_diff, "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
 }
 
 

@@ -8,6 +8,7 @@ import sys
 from ops import (
     env_diff,  # edge and least privilege
     preview,
+    rotate,  # edge and least privilege
     validate_env,  # edge and least privilege
 )
 
@@ -15,6 +16,7 @@ COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
     # --- edge and least privilege ---
     "validate-env": (validate_env, "check a stack's config and a .env file against the catalog; print every problem with its fix"),
+    "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
     "env-diff": (env_diff, "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
 }
 

@@ -83,7 +83,7 @@ class Difference:
         explain = {
             "added": "the program sets it; the droplet does not have it",
             "removed": "on the droplet; the program no longer sets it",
-            "changed": "value differs (sha256)",
+            "changed": "value differs by sha256",
         }[self.change]
         return f"  {mark} {self.kind:<4} {self.name}  ({explain})"
 

@@ -6,6 +6,7 @@ everything between them is Traefik as the program configures it.
 
 from __future__ import annotations
 
+import http.client
 import math
 import subprocess
 import time
@@ -18,7 +19,7 @@ from components.inputs import load_inputs
 from components.service import healthcheck_test
 from components.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
 from ops.stackfile import read_stack_config
-from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
+from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream, free_port
 from tests.support.traefik_run import TRAEFIK, RunningTraefik
 
 SIGNED_IN = f"{SESSION_COOKIE}={VALID_SESSION}"
@@ -26,9 +27,13 @@ PROTECTED = "orchestrator"     # a route behind single sign-on in the shipped ca
 RATE_LIMITED = "gateway-mcp"   # a route with its own rate limit in the shipped catalog
 
 
+def shipped_inputs():
+    return load_inputs(read_stack_config("prod").config, "prod")
+
+
 @pytest.fixture(scope="module")
 def edge(tmp_path_factory):
-    inputs = load_inputs(read_stack_config("prod").config, "prod")
+    inputs = shipped_inputs()
     catalog, settings = inputs.catalog, inputs.settings
     upstreams = {name: Upstream(name, svc.healthcheck.path or "/health", svc.readiness.path)
                  for name, svc in routed(catalog).items() if name != AUTH_SERVICE}
@@ -178,3 +183,41 @@ def test_rendered_files_are_yaml_traefik_reads_without_errors(edge):
     errors = [line for line in log.splitlines() if " ERR " in line]
     assert errors == []
     assert yaml.safe_load((proxy.workdir / "routes.yml").read_text())["http"]["routers"]
+
+
+def test_metrics_are_served_on_the_internal_entry_point_only(edge):
+    proxy, _, _, catalog, _ = edge
+    conn = http.client.HTTPConnection("127.0.0.1", proxy.entry_ports["internal"], timeout=5)
+    try:
+        conn.request("GET", catalog.services["edge"].metrics.path)
+        answer = conn.getresponse()
+        body = answer.read().decode()
+    finally:
+        conn.close()
+    assert answer.status == 200
+    assert 'traefik_router_requests_total{' in body or "traefik_entrypoint_requests_total{" in body
+    assert proxy.get(catalog.services["edge"].metrics.path).status == 404   # not on the public entry point
+
+
+def test_acme_section_as_rendered_is_accepted_and_asks_for_the_stack_domain(tmp_path):
+    """ACME kept as rendered, pointed at a closed local port instead of Let's Encrypt (no traffic leaves)."""
+    inputs = shipped_inputs()
+    catalog, settings = inputs.catalog, inputs.settings
+    static = static_config(catalog, catalog.services["edge"], settings)
+    assert static["certificatesResolvers"]["letsencrypt"]["acme"]["email"] == settings.acme_email
+    assert static["certificatesResolvers"]["letsencrypt"]["acme"]["tlsChallenge"] == {}
+    ports = {name: free_port() for name in routed(catalog)}
+    proxy = RunningTraefik(static, dynamic_config(catalog, settings), ports, tmp_path, settings.domain,
+                           acme_ca=f"https://127.0.0.1:{free_port()}/directory")
+    try:
+        log = tmp_path / "traefik.log"
+        wanted = f"Trying to challenge certificate for domain [{settings.domain}]"
+        deadline = time.monotonic() + 15
+        while not (log.exists() and wanted in log.read_text()):
+            assert proxy.process.poll() is None, proxy.logs()
+            assert time.monotonic() < deadline, proxy.logs()
+            time.sleep(0.1)
+        errors = [line for line in log.read_text().splitlines() if " ERR " in line]
+        assert all("Unable to obtain ACME certificate" in line for line in errors), errors
+    finally:
+        proxy.stop()

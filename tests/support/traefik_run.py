@@ -32,19 +32,29 @@ def _local_url(url: str, ports: dict[str, int]) -> str:
     return urlunsplit(parts._replace(netloc=f"127.0.0.1:{ports[parts.hostname]}"))
 
 
-def localise(static: dict, dynamic: dict, ports: dict[str, int], workdir: Path) -> tuple[dict, dict, dict[str, int]]:
-    """Copies of both documents bound to 127.0.0.1; returns them and the entry points' local ports."""
+def localise(static: dict, dynamic: dict, ports: dict[str, int], workdir: Path,
+             acme_ca: str | None = None) -> tuple[dict, dict, dict[str, int]]:
+    """Copies of both documents bound to 127.0.0.1; returns them and the entry points' local ports.
+
+    Without `acme_ca`, ACME is left out (routers get the default certificate); with it, ACME
+    stays as rendered but asks that local address instead of Let's Encrypt.
+    """
     static, dynamic = copy.deepcopy(static), copy.deepcopy(dynamic)
     entry_ports = {}
     for name, entry in static["entryPoints"].items():
         entry_ports[name] = free_port()
         entry["address"] = f"127.0.0.1:{entry_ports[name]}"
-    static.pop("certificatesResolvers", None)
     static["providers"]["file"]["filename"] = str(workdir / "routes.yml")
-    static["log"] = {"level": "INFO", "filePath": str(workdir / "traefik.log")}
+    static["log"] = {"level": "DEBUG" if acme_ca else "INFO", "filePath": str(workdir / "traefik.log")}
     static["accessLog"]["filePath"] = str(workdir / "access.log")
-    for router in dynamic["http"]["routers"].values():
-        router["tls"].pop("certResolver", None)
+    if acme_ca:
+        for resolver in static["certificatesResolvers"].values():
+            resolver["acme"]["storage"] = str(workdir / "acme.json")
+            resolver["acme"]["caServer"] = acme_ca
+    else:
+        static.pop("certificatesResolvers", None)
+        for router in dynamic["http"]["routers"].values():
+            router["tls"].pop("certResolver", None)
     for service in dynamic["http"]["services"].values():
         for server in service["loadBalancer"]["servers"]:
             server["url"] = _local_url(server["url"], ports)
@@ -62,10 +72,11 @@ class Response:
 
 
 class RunningTraefik:
-    def __init__(self, static: dict, dynamic: dict, ports: dict[str, int], workdir: Path, host: str):
+    def __init__(self, static: dict, dynamic: dict, ports: dict[str, int], workdir: Path, host: str,
+                 acme_ca: str | None = None):
         self.host = host
         self.workdir = workdir
-        static, dynamic, self.entry_ports = localise(static, dynamic, ports, workdir)
+        static, dynamic, self.entry_ports = localise(static, dynamic, ports, workdir, acme_ca)
         self.static_file = workdir / "traefik.yml"
         self.static_file.write_text(yaml.safe_dump(static))
         (workdir / "routes.yml").write_text(yaml.safe_dump(dynamic))

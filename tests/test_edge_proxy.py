@@ -11,6 +11,7 @@ import math
 import subprocess
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import yaml
@@ -60,9 +61,12 @@ def prefix(catalog, name: str) -> str:
 def test_unauthenticated_request_to_protected_route_gets_sign_in_and_never_reaches_upstream(edge):
     proxy, upstreams, auth, catalog, _ = edge
     before = len(upstreams[PROTECTED].traffic())
-    answer = proxy.get(f"{prefix(catalog, PROTECTED)}/tasks")
+    path = f"{prefix(catalog, PROTECTED)}/tasks"
+    answer = proxy.get(path)
     assert answer.status == 401
     assert "sign in" in answer.body          # the sign-in page, served by the auth service
+    # ... asked with the page to come back to after signing in.
+    assert f"{auth.prefix}/sign_in?rd={quote(f'https://{proxy.host}{path}', safe='')}" in auth.paths()
     assert len(upstreams[PROTECTED].traffic()) == before
 
 

@@ -131,3 +131,8 @@ def test_secret_problems_never_echo_the_value():
     with pytest.raises(InputError) as caught:
         parse_settings(stack_config(), catalog, "Pulumi.prod.yaml", {"ssoClientSecret": leaked})
     assert leaked not in caught.value.render()
+
+
+def test_edge_container_waits_for_single_sign_on(shipped_plan):
+    containers = shipped_plan.containers()
+    assert containers["oauth2-proxy"].urn in containers["edge"].dependencies

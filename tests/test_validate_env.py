@@ -170,3 +170,9 @@ def test_command_exit_codes(tmp_path, capsys):
     out = capsys.readouterr().out
     assert f"{good}: ok" in out
     assert "Pulumi.prod.yaml: " in out and "secret for sso_client_secret is not set" in out
+
+
+def test_missing_env_file_is_a_problem_not_a_traceback(tmp_path, capsys):
+    absent = tmp_path / "absent.env"
+    assert main(["validate-env", "--env-file", str(absent)]) == 1
+    assert f"{absent}: (file): file not found" in capsys.readouterr().out

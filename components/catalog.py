@@ -345,6 +345,14 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
                 add(f"{at}.readiness", "a routed service has no readiness path, so the edge cannot tell when it is ready", "add readiness: {path: /ready}")
         if svc.healthcheck and svc.healthcheck.path and svc.port is None:
             add(f"{at}.healthcheck.path", "an HTTP health check needs the service's port", "add port:")
+        # Liveness (restart me) and readiness (send me traffic) are different questions.
+        if svc.healthcheck and svc.healthcheck.path and svc.readiness is None:
+            add(f"{at}.readiness", "an HTTP service has a liveness path but no readiness path", "add readiness: {path: /ready}")
+        if svc.healthcheck and svc.readiness and svc.healthcheck.path == svc.readiness.path:
+            add(f"{at}.readiness.path", f"is the liveness path {svc.readiness.path} too, so it cannot tell alive from ready",
+                "serve readiness on its own path, such as /ready")
+        if svc.readiness is not None and svc.port is None:
+            add(f"{at}.readiness", "a readiness path needs the service's port", "add port:")
 
     for name, secret in catalog.secrets.items():
         if secret.derive is None:
@@ -360,6 +368,32 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
 
     for name in _cycle(catalog):
         add(f"services.{name}.depends_on", "is part of a dependency cycle", "break the cycle: start order must be a tree")
+    problems.extend(segmentation_problems(catalog, file))
+    return problems
+
+
+def published_ports(catalog: Catalog) -> tuple[int, ...]:
+    """Host ports the catalog publishes (compose `HOST:CONTAINER`): what the firewall opens to the world."""
+    return tuple(sorted({int(mapping.split(":")[-2]) for svc in catalog.services.values() for mapping in svc.ports}))
+
+
+def segmentation_problems(catalog: Catalog, file: str) -> list[Problem]:
+    """Least privilege on the networks: datastores sit on internal networks, joined only by their users."""
+    problems: list[Problem] = []
+    datastores = {name for name, svc in catalog.services.items() if svc.role == "datastore"}
+    for name in sorted(datastores):
+        for net in catalog.services[name].networks:
+            if net in catalog.networks and not catalog.networks[net].internal:
+                problems.append(Problem(file, f"services.{name}.networks", f"a datastore on {net!r}, which is not internal",
+                                        f"keep datastores on internal networks only, or mark {net} internal: true"))
+    for name, svc in catalog.services.items():
+        if name in datastores:
+            continue
+        for net in svc.networks:
+            stores = [d for d in datastores if net in catalog.services[d].networks]
+            if stores and not set(stores) & set(svc.dependencies):
+                problems.append(Problem(file, f"services.{name}.networks", f"joins {net!r} but uses none of its datastores ({', '.join(sorted(stores))})",
+                                        f"remove {net} from its networks, or declare the datastore it uses under depends_on"))
     return problems
 
 

@@ -18,12 +18,11 @@ WAIT_FOR_DOCKER = (
 )
 
 
-def firewall_inbound_rules(settings: Settings) -> list[do.FirewallInboundRuleArgs]:
-    """HTTP(S) from anywhere for the edge; SSH from the admins only; nothing else."""
+def firewall_inbound_rules(settings: Settings, public_ports: tuple[int, ...] = (80, 443)) -> list[do.FirewallInboundRuleArgs]:
+    """The ports the catalog publishes (the edge's) from anywhere; SSH from the admins only; nothing else."""
     anywhere = ["0.0.0.0/0", "::/0"]
     return [
-        do.FirewallInboundRuleArgs(protocol="tcp", port_range="80", source_addresses=anywhere),
-        do.FirewallInboundRuleArgs(protocol="tcp", port_range="443", source_addresses=anywhere),
+        *(do.FirewallInboundRuleArgs(protocol="tcp", port_range=str(port), source_addresses=anywhere) for port in public_ports),
         do.FirewallInboundRuleArgs(protocol="tcp", port_range="22", source_addresses=list(settings.admin_cidrs)),
     ]
 
@@ -31,7 +30,8 @@ def firewall_inbound_rules(settings: Settings) -> list[do.FirewallInboundRuleArg
 class Host(pulumi.ComponentResource):
     """VPC, block volume, droplet, firewall, reserved IP, project, and the gate after cloud-init."""
 
-    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None,
+                 public_ports: tuple[int, ...] = (80, 443)):
         super().__init__("devtools:host:Host", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         stack = pulumi.get_stack()
@@ -76,7 +76,7 @@ class Host(pulumi.ComponentResource):
             f"{name}-firewall",
             name=f"devtools-{stack}",
             droplet_ids=[self.droplet.id.apply(int)],
-            inbound_rules=firewall_inbound_rules(settings),
+            inbound_rules=firewall_inbound_rules(settings, public_ports),
             outbound_rules=[
                 do.FirewallOutboundRuleArgs(protocol=proto, port_range="1-65535" if proto != "icmp" else None,
                                             destination_addresses=["0.0.0.0/0", "::/0"])

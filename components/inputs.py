@@ -12,6 +12,7 @@ from components.model import PROGRAM_DIR, display_path
 from components.observability.checks import observability_problems
 from components.renderers import renderer_names
 from components.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
+from components.traefik import edge_problems
 
 DEFAULT_CATALOG = "config/services.yaml"
 
@@ -46,6 +47,7 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
             if config.renderer not in renderer_names():
                 problems.append(Problem(label, f"configs.{name}.renderer", f"renderer {config.renderer!r} does not exist",
                                         f"use one of {renderer_names()}"))
+        problems.extend(edge_problems(catalog, label))
         try:
             secret_values = {key: raw_config.get(f"{NAMESPACE}:{key}") for key in secret_config_keys(catalog)}
             settings = parse_settings(raw_config, catalog, settings_file, secret_values)

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from components.backup_conf import render_backup_conf, render_backup_script
 from components.catalog import Catalog, Service
 from components.migrations import render_migrate_runner, render_migrations
+from components.oauth2_proxy import render_oauth2_proxy_cfg
 from components.observability.renderers import OBSERVABILITY_RENDERERS
 from components.postgres_conf import render_postgres_conf
 from components.redis_conf import render_redis_conf
 from components.settings import Settings
+from components.traefik import render_traefik_dynamic, render_traefik_static
 
 # Renderers that need only their own service and the stack settings.
 Renderer = Callable[[Service, Settings], str]
@@ -22,13 +24,17 @@ RENDERERS: dict[str, Renderer] = {
     "migrate_runner": render_migrate_runner,
     "backup_conf": render_backup_conf,
     "backup_script": render_backup_script,
+    "oauth2_proxy_cfg": render_oauth2_proxy_cfg,
 }
 
-# Renderers that derive their file from the whole catalog (scrape jobs, alert rules, dashboards).
+# Renderers that derive their file from the whole catalog: scrape jobs, alert rules and
+# dashboards from every service's metrics; the edge's routes from every service's route.
 CatalogRenderer = Callable[[Catalog, Service, Settings], str]
 
 CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
     **OBSERVABILITY_RENDERERS,
+    "traefik_static": render_traefik_static,
+    "traefik_dynamic": render_traefik_dynamic,
 }
 
 

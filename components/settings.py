@@ -6,9 +6,18 @@ import ipaddress
 import json
 import re
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from components.catalog import Catalog
@@ -34,6 +43,33 @@ def _cidr(value: object) -> str:
 
 
 Cidr = Annotated[str, BeforeValidator(_cidr)]
+
+
+def check_hostname(value: str) -> str:
+    if not HOSTNAME.match(value):
+        raise Invalid(f"{value!r} is not a domain name", "write a fully qualified name such as devtools.acme.io")
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(check_hostname)]
+
+
+def check_email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise Invalid(f"{value!r} is not an e-mail address", "write an address such as ops@acme.io")
+    return value
+
+
+def check_url(value: str) -> str:
+    """An absolute http(s) URL with a host: what every URL setting of the platform is."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"{value!r} is not an http(s) URL", "write it like https://auth.acme.io/realms/devtools")
+    return value
+
+
+def check_cidr(value: str) -> str:
+    return _cidr(value)
 
 
 class Settings(StrictModel):
@@ -98,6 +134,18 @@ class Settings(StrictModel):
                           "set devtools:alertEmailFrom and devtools:alertSmtpSmarthost, or remove alertEmail")
         return self
 
+    # --- Single sign-on in front of every non-public route (oauth2-proxy behind the edge). ---
+    sso_provider: Literal["github", "google", "oidc"] = "github"
+    sso_client_id: str = Field(min_length=1)
+    sso_email_domains: list[Hostname] = []
+    sso_github_org: str | None = None
+    sso_oidc_issuer_url: str | None = None
+
+    @field_validator("sso_oidc_issuer_url")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
     @field_validator("droplet_size")
     @classmethod
     def _known_size(cls, value: str) -> str:
@@ -108,16 +156,12 @@ class Settings(StrictModel):
     @field_validator("domain")
     @classmethod
     def _hostname(cls, value: str) -> str:
-        if not HOSTNAME.match(value):
-            raise Invalid(f"{value!r} is not a domain name", "write a fully qualified name such as devtools.acme.io")
-        return value
+        return check_hostname(value)
 
     @field_validator("acme_email")
     @classmethod
     def _email(cls, value: str) -> str:
-        if not EMAIL.match(value):
-            raise Invalid(f"{value!r} is not an e-mail address", "write the address ACME should send expiry notices to")
-        return value
+        return check_email(value)
 
     @field_validator("vpc_ip_range")
     @classmethod
@@ -191,10 +235,27 @@ def parse_settings(
         for service, tag in settings.image_tags.items():
             if tag == "latest" or not tag:
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
+        problems.extend(sso_problems(settings, file))
     if problems:
         raise InputError(problems)
     assert settings is not None
     return settings
+
+
+def sso_problems(settings: Settings, file: str) -> list[Problem]:
+    """Single sign-on settings that only make sense together."""
+    problems = []
+    if not settings.sso_email_domains and not settings.sso_github_org:
+        # Without a restriction any account of the provider could sign in.
+        problems.append(Problem(file, f"{NAMESPACE}:ssoEmailDomains", "is empty and ssoGithubOrg is unset: any account could sign in",
+                                f"pulumi config set --path '{NAMESPACE}:ssoEmailDomains[0]' acme.io   (or set {NAMESPACE}:ssoGithubOrg)"))
+    if settings.sso_github_org and settings.sso_provider != "github":
+        problems.append(Problem(file, f"{NAMESPACE}:ssoGithubOrg", f"only applies to the github provider, not {settings.sso_provider}",
+                                f"pulumi config rm {NAMESPACE}:ssoGithubOrg, or pulumi config set {NAMESPACE}:ssoProvider github"))
+    if settings.sso_provider == "oidc" and not settings.sso_oidc_issuer_url:
+        problems.append(Problem(file, f"{NAMESPACE}:ssoOidcIssuerUrl", "is required by the oidc provider",
+                                f"pulumi config set {NAMESPACE}:ssoOidcIssuerUrl https://<issuer>"))
+    return problems
 
 
 def _config_fix(key: str, fix: str) -> str:

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.backup_storage import BackupStorage
-from components.catalog import Catalog
+from components.catalog import Catalog, published_ports
 from components.host import SSH_USER, Host
 from components.inputs import Inputs
 from components.networks import Networks
@@ -39,7 +39,7 @@ class DevToolsStack(pulumi.ComponentResource):
         catalog, settings = inputs.catalog, inputs.settings
         child = pulumi.ResourceOptions(parent=self)
 
-        self.host = Host("host", settings, opts=child)
+        self.host = Host("host", settings, opts=child, public_ports=published_ports(catalog))
         self.docker = docker.Provider(
             "droplet-docker",
             host=self.host.address.apply(lambda ip: f"ssh://{SSH_USER}@{ip}"),

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import preview, reference, restore, verify
+from ops import env_diff, preview, reference, restore, rotate, validate_env, verify
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
+    "validate-env": (validate_env, "check a stack's config and a .env file against the catalog; print every problem with its fix"),
+    "env-diff": (env_diff, "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
     "verify": (verify, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
     "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
+    "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
     "reference": (reference, "print (or --write into README.md) this command reference"),
 }
 

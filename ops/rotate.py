@@ -1,0 +1,99 @@
+"""`python -m ops rotate <secret>`: the ordered steps to rotate one of the catalog's secrets.
+
+Prints the procedure with the real names filled in (stack, config key, the URN of the
+generated value, the consumers' container URNs), the expected downtime and the emergency
+revocation. It prints; it does not run anything (the steps need the Pulumi CLI, the
+stack's state and SSH to the droplet). `--list` shows every secret at a glance.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from components.errors import InputError
+from components.inputs import load_inputs
+from ops.engine import PROJECT, Recorded, run_program
+from ops.rotation import Context, Procedure, consumers, procedure
+from ops.stackfile import read_stack_config
+
+PASSWORD = "random:index/randomPassword:RandomPassword"
+CONTAINER = "docker:index/container:Container"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("secret", nargs="?", help="a secret of the catalog (see --list)")
+    parser.add_argument("--list", action="store_true", help="every secret: source, consumers, strategy, downtime")
+    parser.add_argument("--stack", default="prod", help="stack (default: prod)")
+
+
+def engine_urn(resource: Recorded, by_urn: dict[str, Recorded], stack: str) -> str:
+    """The URN the real engine gives: every ancestor's type, joined by $ (the mocks keep only the parent's)."""
+    types = [resource.type]
+    parent = resource.parent
+    while parent in by_urn:
+        types.insert(0, by_urn[parent].type)
+        parent = by_urn[parent].parent
+    return f"urn:pulumi:{stack}::{PROJECT}::{'$'.join(types)}::{resource.name}"
+
+
+def contexts(stack: str) -> dict[str, Context]:
+    stack_config = read_stack_config(stack)
+    inputs = load_inputs(stack_config.config, stack)
+    resources = run_program(stack_config.config, stack_config.secret_keys, stack)
+    by_urn = {r.urn: r for r in resources}
+    passwords = {r.name: engine_urn(r, by_urn, stack) for r in resources if r.type == PASSWORD}
+    containers = {r.name: engine_urn(r, by_urn, stack) for r in resources if r.type == CONTAINER}
+    return {
+        name: Context(
+            secret=name,
+            description=spec.description,
+            stack=stack,
+            consumers=consumers(inputs.catalog, name),
+            config_key=spec.config,
+            password_urn=passwords.get(f"secrets-{name}"),
+            container_urns=containers,
+        )
+        for name, spec in inputs.catalog.secrets.items()
+    }
+
+
+def render(ctx: Context, proc: Procedure) -> str:
+    source = f"stack secret config devtools:{ctx.config_key}" if ctx.config_key else f"generated ({ctx.password_urn})"
+    lines = [
+        f"Rotate {ctx.secret}: {ctx.description}",
+        f"  source:    {source}",
+        f"  used by:   {', '.join(ctx.consumers) or 'no service'}",
+        f"  strategy:  {proc.strategy}",
+        f"  downtime:  {proc.downtime}",
+        "steps:",
+    ]
+    for number, step in enumerate(proc.steps, start=1):
+        lines.append(f"  {number}. {step.text}")
+        if step.command:
+            lines.append(f"     $ {step.command}")
+    lines.append("emergency revocation:")
+    for step in proc.emergency:
+        lines.append(f"  - {step.text}")
+        if step.command:
+            lines.append(f"     $ {step.command}")
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    try:
+        by_name = contexts(args.stack)
+    except InputError as error:
+        print(error.render(), file=sys.stderr)
+        return 2
+    if args.list or not args.secret:
+        for name, ctx in by_name.items():
+            proc = procedure(ctx)
+            source = "config" if ctx.config_key else "generated"
+            print(f"{name:<28} {source:<9} {proc.strategy}; downtime: {proc.downtime.split(';')[0]}")
+        return 0
+    if args.secret not in by_name:
+        print(f"rotate: {args.secret!r} is not a secret of the catalog; one of: {', '.join(by_name)}", file=sys.stderr)
+        return 2
+    ctx = by_name[args.secret]
+    print(render(ctx, procedure(ctx)))
+    return 0

@@ -1,0 +1,201 @@
+"""`python -m ops validate-env`: check a stack's config and a `.env` file against the catalog.
+
+Required keys come from the catalog and the settings model: every stack setting without
+a default, and every secret the catalog reads from config. Values are checked by the
+same validators the program uses (domains, e-mails, URLs, CIDRs, placeholders). Every
+problem is printed with its fix; exit 0 when there is none, 1 otherwise. Secret values
+are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import typing
+from collections.abc import Callable
+from pathlib import Path
+
+from components.catalog import Catalog, load_catalog
+from components.errors import InputError, Invalid, Problem
+from components.inputs import catalog_path, load_inputs
+from components.model import read_yaml
+from components.settings import (
+    NAMESPACE,
+    Settings,
+    check_cidr,
+    check_email,
+    check_hostname,
+    check_url,
+    parse_settings,
+    secret_config_keys,
+)
+from ops.dotenv import read_env_file
+from ops.engine import PROGRAM_DIR, config_from_stack_file
+from policies.devtools_policy.placeholders import placeholder_reason
+
+# Stands in for a value stored encrypted in Pulumi.<stack>.yaml: present, but unreadable offline.
+ENCRYPTED = "encrypted-in-the-stack-file"
+
+# Keys the catalog does not know are still checked by what their name says they hold.
+SUFFIX_CHECKS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
+    (re.compile(r"_(URL|URI|ENDPOINT)$"), check_url),
+    (re.compile(r"_EMAIL$"), check_email),
+    (re.compile(r"_DOMAIN$"), check_hostname),
+    (re.compile(r"_CIDRS?$"), check_cidr),
+)
+
+
+def env_key(config_key: str) -> str:
+    """sshKeys -> SSH_KEYS, linearOauthToken -> LINEAR_OAUTH_TOKEN."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", config_key).upper()
+
+
+def settings_keys() -> dict[str, bool]:
+    """Each stack setting's config key -> whether it is required."""
+    return {field.alias or name: field.is_required() for name, field in Settings.model_fields.items()}
+
+
+def required_keys(catalog: Catalog) -> list[str]:
+    """Config keys every stack must set: settings without a default, and the catalog's config secrets."""
+    return sorted([k for k, required in settings_keys().items() if required] + list(secret_config_keys(catalog)))
+
+
+def _is_list(config_key: str) -> bool:
+    for name, field in Settings.model_fields.items():
+        if (field.alias or name) == config_key:
+            return typing.get_origin(field.annotation) is list
+    return False
+
+
+# --- the stack file -------------------------------------------------------------------------
+
+
+def check_stack(stack: str, catalog_override: str | None = None,
+                folder: Path = PROGRAM_DIR) -> tuple[list[Problem], list[str]]:
+    """Problems of Pulumi.<stack>.yaml (in `folder`) with the catalog; and the secrets present but encrypted."""
+    file = f"Pulumi.{stack}.yaml"
+    raw, problems = read_yaml(folder / file, file)
+    if problems:
+        return problems, []
+    if not isinstance(raw, dict) or not isinstance(raw.get("config") or {}, dict):
+        return [Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")], []
+    stored = raw.get("config") or {}
+    config = config_from_stack_file(raw)
+    if catalog_override:
+        config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
+    try:
+        catalog = load_catalog(catalog_path(config))
+    except InputError as exc:
+        return exc.problems, []
+    encrypted: list[str] = []
+    for key in secret_config_keys(catalog):
+        full = f"{NAMESPACE}:{key}"
+        value = stored.get(full)
+        if isinstance(value, dict) and "secure" in value:
+            config[full] = ENCRYPTED
+            encrypted.append(key)
+        elif value is None:
+            config.pop(full, None)
+        else:
+            problems.append(Problem(file, full, "is a secret stored in plain text",
+                                    f"pulumi config rm {full} && pulumi config set --secret {full}   (then rotate it: it was exposed)"))
+    try:
+        load_inputs(config, stack)
+    except InputError as exc:
+        problems.extend(exc.problems)
+    return problems, encrypted
+
+
+# --- the .env file --------------------------------------------------------------------------
+
+
+def _as_env_problem(problem: Problem, label: str) -> Problem:
+    """A settings problem (devtools:sshKeys[0]) told in the .env's terms (SSH_KEYS[0])."""
+    key = problem.key.removeprefix(f"{NAMESPACE}:")
+    match = re.match(r"^([A-Za-z0-9]+)(.*)$", key)
+    config_key, rest = (match.group(1), match.group(2)) if match else (key, "")
+    name = env_key(config_key)
+    fix = problem.fix
+    if fix.startswith("pulumi config"):
+        form = "a comma-separated list" if _is_list(config_key) else "the real value"
+        fix = f"set {name}=<{form}> in {label}"
+    return Problem(label, f"{name}{rest}", problem.message, fix)
+
+
+def check_env_file(path: Path, catalog: Catalog, label: str | None = None) -> list[Problem]:
+    label = label or str(path)
+    entries, problems = read_env_file(path, label)
+    if any(p.key == "(file)" for p in problems):
+        return problems
+    values = {e.key: e.value for e in entries}
+    secret_keys = secret_config_keys(catalog)
+    config: dict[str, str] = {}
+    known: set[str] = set()
+    for key in settings_keys():
+        name = env_key(key)
+        known.add(name)
+        if name in values:
+            value = values[name]
+            if _is_list(key):
+                value = json.dumps([item.strip() for item in value.split(",") if item.strip()])
+            config[f"{NAMESPACE}:{key}"] = value
+    secret_values: dict[str, str | None] = {}
+    for key in secret_keys:
+        known.add(env_key(key))
+        secret_values[key] = values.get(env_key(key)) or None
+    try:
+        parse_settings(config, catalog, label, secret_values)
+    except InputError as exc:
+        problems.extend(_as_env_problem(p, label) for p in exc.problems)
+    for entry in entries:
+        if entry.key in known:
+            continue
+        reason = placeholder_reason(entry.value)
+        if reason:
+            problems.append(Problem(label, entry.key, f"value {reason}", f"set {entry.key} to its real value, or remove the line"))
+            continue
+        for pattern, check in SUFFIX_CHECKS:
+            if entry.value and pattern.search(entry.key):
+                for item in entry.value.split(",") if entry.key.endswith("S") else [entry.value]:
+                    try:
+                        check(item.strip())
+                    except Invalid as exc:
+                        problems.append(Problem(label, entry.key, str(exc), exc.fix))
+    return problems
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to check (default: prod)")
+    parser.add_argument("--env-file", metavar="PATH", help="also check a .env file (KEY=VALUE lines) against the catalog")
+    parser.add_argument("--catalog", metavar="PATH", help="check against another catalog than config/services.yaml")
+
+
+def _report(title: str, problems: list[Problem]) -> None:
+    if not problems:
+        print(f"{title}: ok")
+        return
+    print(f"{title}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+    for problem in problems:
+        print(f"  - {problem}")
+
+
+def run(args) -> int:
+    stack_problems, encrypted = check_stack(args.stack, args.catalog)
+    _report(f"Pulumi.{args.stack}.yaml", stack_problems)
+    if encrypted:
+        print(f"  note: {', '.join(encrypted)} are stored encrypted: present, values checked by `pulumi preview`")
+    env_problems: list[Problem] = []
+    if args.env_file:
+        try:
+            catalog = load_catalog(catalog_path({f"{NAMESPACE}:catalog": args.catalog} if args.catalog else {}))
+        except InputError as exc:
+            env_problems = exc.problems
+        else:
+            env_problems = check_env_file(Path(args.env_file), catalog, args.env_file)
+            required = [env_key(k) for k in required_keys(catalog)]
+            print(f"required in {args.env_file}: {', '.join(required)}")
+        _report(args.env_file, env_problems)
+    return 1 if stack_problems or env_problems else 0

@@ -1,0 +1,192 @@
+"""Secret rotation: a procedure for every catalog secret, documented, and the printed pipelines run
+against the real software (jq, PostgreSQL, Redis) to show they rotate without losing service."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from ops.__main__ import main
+from ops.rotate import contexts
+from ops.rotation import procedure
+from tests.support.local_http import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+@pytest.fixture(scope="module")
+def by_name():
+    return contexts("prod")
+
+
+def test_every_catalog_secret_has_a_procedure_and_a_section_in_the_doc(by_name):
+    doc = (ROOT / "docs" / "SECRETS_ROTATION.md").read_text()
+    for name, ctx in by_name.items():
+        proc = procedure(ctx)
+        assert proc.steps and proc.emergency and proc.downtime, name
+        assert f"`{name}`" in doc, f"docs/SECRETS_ROTATION.md does not cover {name}"
+
+
+def test_generated_secrets_are_replaced_by_their_engine_urn(by_name):
+    ctx = by_name["db_password"]
+    assert ctx.password_urn == ("urn:pulumi:prod::devtools::devtools:stack:DevToolsStack$devtools:secrets:Secrets"
+                                "$random:index/randomPassword:RandomPassword::secrets-db_password")
+    first = procedure(ctx).steps[0].command
+    assert f"--replace '{ctx.password_urn}' --target '{ctx.password_urn}'" in first
+    clients = procedure(ctx).steps[2].command
+    for service in ("state-persistence", "agent-registry", "langgraph"):
+        assert f"$docker:index/container:Container::{service}'" in clients
+    assert "::postgres'" not in clients
+
+
+def test_config_secrets_are_set_through_the_prompt_never_as_an_argument(by_name):
+    for ctx in by_name.values():
+        if ctx.config_key:
+            commands = [s.command for s in procedure(ctx).steps if s.command]
+            assert f"pulumi config set --secret devtools:{ctx.config_key} --stack prod" in commands
+
+
+def test_command_lists_every_secret_and_refuses_an_unknown_one(by_name, capsys):
+    assert main(["rotate", "--list"]) == 0
+    listed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert listed == list(by_name)
+    assert main(["rotate", "no_such_secret"]) == 2
+    assert "'no_such_secret' is not a secret of the catalog" in capsys.readouterr().err
+
+
+# --- the printed pipelines, run for real ------------------------------------------------------
+
+
+def jq_stage(command: str) -> list[str]:
+    """The `jq ...` stage of a printed pipeline, as argv."""
+    stages = [part.strip().removeprefix("| ") for part in command.split("\\\n")]
+    return shlex.split(next(stage for stage in stages if stage.startswith("jq ")))
+
+
+def state_export(urn: str, value: str) -> str:
+    """What `pulumi stack export --show-secrets` prints, reduced to the resource the pipeline reads."""
+    return json.dumps({"version": 3, "deployment": {"resources": [
+        {"urn": "urn:pulumi:prod::devtools::pulumi:pulumi:Stack::devtools-prod", "outputs": {}},
+        {"urn": urn, "type": "random:index/randomPassword:RandomPassword", "outputs": {"result": value, "length": 32}},
+    ]}})
+
+
+def run_jq(command: str, urn: str, value: str) -> str:
+    jq = shutil.which("jq")
+    if jq is None:
+        pytest.fail("jq is missing: scripts/setup-system installs it")
+    done = subprocess.run(jq_stage(command), input=state_export(urn, value), capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def as_postgres(args: list[str], **kw) -> subprocess.CompletedProcess:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    return subprocess.run(prefix + args, capture_output=True, text=True, **kw)
+
+
+@pytest.fixture
+def postgres():
+    # Not under pytest's tmp_path: its parents are private to root, and Postgres runs as `postgres`.
+    folder = Path(tempfile.mkdtemp(prefix="devtools-rotation-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    assert as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]).returncode == 0
+    # As in the official image: trust on the local socket (docker exec), passwords over TCP.
+    (data / "pg_hba.conf").write_text("local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n")
+    started = as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-t", "30", "-l", str(folder / "log"),
+                           "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1", "start"])
+    assert started.returncode == 0, started.stderr
+    env = {**os.environ, "PGHOST": str(folder), "PGPORT": str(port)}
+    try:
+        subprocess.run(["psql", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c",
+                        "CREATE ROLE devtools LOGIN PASSWORD 'Old0Password0Value0aaaaaaaaaaaaa';",
+                        "-c", "CREATE DATABASE devtools OWNER devtools;"], env=env, check=True, capture_output=True)
+        yield env, port
+    finally:
+        as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"])
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def tcp_login(port: int, password: str) -> bool:
+    env = {**os.environ, "PGPASSWORD": password}
+    done = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "devtools", "-d", "devtools",
+                           "-tAc", "SELECT 1"], env=env, capture_output=True, text=True, timeout=20)
+    return done.returncode == 0 and done.stdout.strip() == "1"
+
+
+def test_postgres_rotation_pipeline_changes_the_role_and_keeps_open_connections(by_name, postgres):
+    env, port = postgres
+    ctx = by_name["db_password"]
+    old, new = "Old0Password0Value0aaaaaaaaaaaaa", "New1Password1Value1bbbbbbbbbbbbb"
+    assert tcp_login(port, old)
+    session = subprocess.Popen(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "devtools", "-d", "devtools", "-tA"],
+                               env={**os.environ, "PGPASSWORD": old}, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    session.stdin.write("SELECT 'opened';\n")
+    session.stdin.flush()
+    time.sleep(0.5)   # let the session authenticate before the password changes
+
+    step = procedure(ctx).steps[1].command
+    sql = run_jq(step, ctx.password_urn, new)
+    # The psql stage as printed (it runs inside the container over the local socket).
+    psql = shlex.split(re.search(r"psql [^']*", step).group(0))
+    applied = subprocess.run(psql, input=sql, env=env, capture_output=True, text=True, timeout=20)
+    assert applied.returncode == 0, applied.stderr
+    assert new not in applied.stdout + applied.stderr
+
+    assert tcp_login(port, new)
+    assert not tcp_login(port, old)
+    out, _ = session.communicate("SELECT 'still open';\n\\q\n", timeout=20)
+    assert out.split() == ["opened", "still", "open"]
+
+
+@pytest.fixture
+def redis(tmp_path):
+    port = free_port()
+    conf = tmp_path / "redis.conf"
+    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\nappendonly no\nsave \"\"\n"
+                    "user default on >Old0Redis0Password0aaaaaaaaaaaaaa ~* &* +@all\n")
+    server = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() \
+            not in ("PONG", "NOAUTH Authentication required."):
+        assert time.monotonic() < deadline, "redis-server did not start"
+        time.sleep(0.05)
+    yield port
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def redis_auth(port: int, password: str) -> bool:
+    done = subprocess.run(["redis-cli", "-p", str(port), "--no-auth-warning", "-a", password, "ping"],
+                          capture_output=True, text=True, timeout=10)
+    return done.stdout.strip() == "PONG"
+
+
+def test_redis_rotation_keeps_both_passwords_valid_during_the_roll_then_only_the_new(by_name, redis):
+    ctx = by_name["redis_password"]
+    old, new = "Old0Redis0Password0aaaaaaaaaaaaaa", "New1Redis1Password1bbbbbbbbbbbbbb"
+    steps = procedure(ctx).steps
+    cli = {**os.environ, "REDISCLI_AUTH": old}    # as in the container: the current file's value
+
+    added = subprocess.run(["redis-cli", "-p", str(redis)], input=run_jq(steps[1].command, ctx.password_urn, new),
+                           env=cli, capture_output=True, text=True, timeout=10)
+    assert added.stdout.strip() == "OK", added.stdout + added.stderr
+    assert redis_auth(redis, old) and redis_auth(redis, new)       # the roll: both work
+
+    cli = {**os.environ, "REDISCLI_AUTH": new}    # after `pulumi up` the file holds the new value
+    dropped = subprocess.run(["redis-cli", "-p", str(redis)], input=run_jq(steps[3].command, ctx.password_urn, new),
+                             env=cli, capture_output=True, text=True, timeout=10)
+    assert dropped.stdout.strip() == "OK", dropped.stdout + dropped.stderr
+    assert redis_auth(redis, new) and not redis_auth(redis, old)

@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from components.errors import InputError, Invalid, Problem
 from components.model import Cpus, MemoryBytes, Seconds, StrictModel, problems_from_validation, read_yaml
+from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -25,14 +26,10 @@ LONG_RUNNING_ROLES = ("agent", "gateway", "service", "datastore", "observability
 
 
 def check_image(image: str) -> str:
-    """An image must be pinned by a tag other than `latest`, or by a digest."""
-    if "@sha256:" in image:
-        return image
-    name_part = image.rsplit("/", 1)[-1]
-    if ":" not in name_part:
-        raise Invalid(f"image {image!r} has no tag", f"pin it, e.g. {image}:1.2.3 or {image}@sha256:...")
-    if name_part.rsplit(":", 1)[1] == "latest":
-        raise Invalid(f"image {image!r} uses the moving tag 'latest'", "pin a released version tag or a digest")
+    """An image must be pinned by a tag other than `latest`, or by a digest (the pack's rule, shared)."""
+    problem = image_pin_problem(image)
+    if problem:
+        raise Invalid(*problem)
     return image
 
 

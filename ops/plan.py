@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from ops.engine import UNKNOWN, Recorded
@@ -20,13 +21,14 @@ class Violation:
     severity: str
     urn: str | None   # None for a stack-level violation
     message: str
+    description: str = ""  # the policy's own description: what to do about it
 
 
 def masked(value: Any) -> Any:
     """A copy of `value` with every Pulumi secret replaced by [secret] and unknowns by [unknown]."""
     if rpc.is_rpc_secret(value):
         return MASK
-    if value == UNKNOWN:
+    if value == UNKNOWN or isinstance(value, Unknown):  # recorded inputs hold Unknown objects in --unknowns mode
         return UNKNOWN_TEXT
     if isinstance(value, dict):
         return {k: masked(v) for k, v in value.items()}

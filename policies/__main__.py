@@ -5,9 +5,8 @@ analyzer server prints. Everything the pack needs is in devtools_policy/, import
 folder works on its own.
 """
 
-from pulumi_policy import PolicyPack
-
 from devtools_policy.pack import PACK_NAME, policies
+from pulumi_policy import PolicyPack
 
 PolicyPack(
     name=PACK_NAME,

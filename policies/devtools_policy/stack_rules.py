@@ -7,7 +7,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .docker import CONTAINER, DATASTORE_ROLE, EDGE_SERVICE, NETWORK, NETWORK_LABEL, host_mounts, label, role, service_name
+from .docker import (
+    CONTAINER,
+    DATASTORE_ROLE,
+    EDGE_SERVICE,
+    NETWORK,
+    NETWORK_LABEL,
+    host_mounts,
+    label,
+    role,
+    service_name,
+)
 from .host_rules import DROPLET
 from .sizes import SIZES
 from .values import as_list, is_unknown

@@ -159,8 +159,9 @@ def _published(props: Mapping[str, Any]) -> list[tuple[Any, Any]]:
 
 @container_rule
 def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    name = service_name(props)
-    allowed = {int(p) for p in (config.get("allowedPorts") or {}).get(name, [])}
+    allow_list = config.get("allowedPorts") or {}
+    allowed = {int(p) for p in allow_list.get(service_name(props), [])}
+    permitted = "; ".join(f"{svc} {', '.join(str(int(p)) for p in ports)}" for svc, ports in sorted(allow_list.items()))
     database_ports = {int(p) for p in config.get("databasePorts") or []}
     found = []
     if props.get("publishAllPorts") is True:
@@ -175,8 +176,7 @@ def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, A
         elif role(props) == DATASTORE_ROLE:
             found.append(f"a datastore publishes port {inside} on the host as {ext}")
         elif ext not in allowed:
-            found.append(f"publishes port {inside} on the host as {ext}; only the edge proxy's "
-                         f"{', '.join(map(str, sorted(allowed))) or 'allowed ports'} may be published")
+            found.append(f"publishes port {inside} on the host as {ext}; host ports allowed: {permitted or 'none'}")
     return found
 
 

@@ -215,7 +215,7 @@ def no_new_privileges(_type: str, props: Mapping[str, Any], _config: Mapping[str
     if is_unknown(opts):
         return []
     if any(isinstance(o, str) and o.replace("=", ":") in ("no-new-privileges", "no-new-privileges:true")
-           for o in as_list(opts)):
+           for o in as_list(opts)) or any(is_unknown(o) for o in as_list(opts)):
         return []
     return ["setuid binaries can raise privileges (securityOpts lacks no-new-privileges:true)"]
 
@@ -228,7 +228,8 @@ def capabilities_dropped(_type: str, props: Mapping[str, Any], _config: Mapping[
     caps = caps if isinstance(caps, Mapping) else {}
     drops, adds = caps.get("drops"), caps.get("adds")
     found = []
-    if not is_unknown(drops) and "ALL" not in [str(d).upper() for d in as_list(drops)]:
+    if (not is_unknown(drops) and not any(is_unknown(d) for d in as_list(drops))
+            and "ALL" not in [str(d).upper() for d in as_list(drops)]):
         found.append("keeps Docker's default capabilities (capabilities.drops lacks ALL)")
     if not is_unknown(adds):
         dangerous = sorted({str(a).upper().removeprefix("CAP_") for a in as_list(adds)} & DANGEROUS_CAPABILITIES)

@@ -65,7 +65,9 @@ class Upload:
 def uploads(props: Mapping[str, Any]) -> list[Upload]:
     found = []
     for entry in as_list(props.get("uploads")):
-        if isinstance(entry, Mapping):
+        if is_unknown(entry):
+            found.append(Upload(UNKNOWN, UNKNOWN))
+        elif isinstance(entry, Mapping):
             content = entry.get("content")
             if content is None and entry.get("contentBase64") is not None:
                 content = UNKNOWN  # binary content: not judged as text

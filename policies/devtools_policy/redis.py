@@ -51,6 +51,13 @@ def _server_args(args: list[Any]) -> list[str] | None:
     return None
 
 
+class _UnknownFiles(dict):
+    """Uploads of which some are not known yet: a missing path reads as unknown content, not as absent."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(key, UNKNOWN)
+
+
 def _directives(text: str) -> list[tuple[str, list[str]]]:
     lines = []
     for raw in text.splitlines():
@@ -98,6 +105,8 @@ def _read_file(config: RedisConfig, path: str, files: dict[str, Any], depth: int
 def effective_config(props: Mapping[str, Any]) -> RedisConfig:
     config = RedisConfig()
     files = {u.file: u.content for u in uploads(props) if isinstance(u, Upload) and isinstance(u.file, str)}
+    if is_unknown(props.get("uploads")) or any(not isinstance(u.file, str) for u in uploads(props)):
+        files = _UnknownFiles(files)  # a file not found may still be among the uploads not known yet
     args: list[str] | None = None
     for line in command_lines(props)[:2]:  # entrypoint and command, not the health check
         args = _server_args(line)
@@ -124,6 +133,10 @@ def effective_config(props: Mapping[str, Any]) -> RedisConfig:
 
 def persistence_problems(props: Mapping[str, Any]) -> list[str]:
     """What keeps this Redis from surviving a restart with its data: AOF, fsync, snapshots, volume."""
+    for key in ("entrypoints", "command"):
+        args = props.get(key)
+        if is_unknown(args) or (isinstance(args, list) and any(is_unknown(a) for a in args)):
+            return []  # which file and which overrides Redis gets is not known yet
     config = effective_config(props)
     problems = [f"config file {path} is not uploaded by the program, so its settings cannot be checked"
                 for path in config.unreadable]
@@ -137,7 +150,10 @@ def persistence_problems(props: Mapping[str, Any]) -> list[str]:
     if config.save is not UNKNOWN and not config.save:
         problems.append("no RDB snapshot rules (save ...)")
     data_dir = settings.get("dir", DEFAULT_DIR)
-    if not is_unknown(data_dir):
+    mounts_known = not any(is_unknown(props.get(key)) for key in ("volumes", "mounts")) and not any(
+        is_unknown(entry) or (isinstance(entry, dict) and any(is_unknown(v) for v in entry.values()))
+        for key in ("volumes", "mounts") for entry in (props.get(key) or []))
+    if not is_unknown(data_dir) and mounts_known:
         data_dir = posixpath.join(DEFAULT_DIR, str(data_dir))  # a relative dir is relative to the working directory
         mounts = data_mounts(props)
         if not any(isinstance(target, str) and _under(str(data_dir), target) for _, target in mounts):

@@ -39,7 +39,9 @@ def evaluate(pack: PolicyPackClient, resources: list[Recorded],
     """Run the pack over a recorded plan as the engine would; InputError for a bad policy config."""
     info = pack.info()
     settings: dict[str, PolicySetting] = resolve(dict(policy_config or {}), info, file)
-    return info, pack.check(resources, settings)
+    violations = pack.check(resources, settings)
+    # Resources register concurrently, so their order varies between runs; the report should not.
+    return info, sorted(violations, key=lambda v: (v.policy, v.urn or "", v.message))
 
 
 def exit_code(violations: list[Violation]) -> int:

@@ -113,7 +113,7 @@ RULES: tuple[Rule, ...] = (
          "Do not share the host's (or another container's) network, PID, IPC, user or cgroup namespace: remove "
          "network_mode/pid/ipc/userns_mode host.",
          "critical", MANDATORY, c.host_namespaces,
-         covers=("CIS 5.10", "CIS 5.16", "CIS 5.17", "CIS 5.21", "CIS 5.31", "KICS host_namespace_is_shared",
+         covers=("CIS 5.10", "CIS 5.16", "CIS 5.17", "CIS 5.31", "KICS host_namespace_is_shared",
                  "KICS shared_host_network_namespace", "KICS network_mode_host_exists", "KICS shared_host_ipc_namespace",
                  "KICS ipc_set_to_host", "KICS shared_host_user_namespace", "KICS userns_set_to_host")),
     Rule("no-sensitive-host-mounts",

@@ -84,3 +84,14 @@ def test_accepted_advisories_are_exactly_the_shipped_findings(shipped_advisories
     accepted = {cells[0].strip("`"): {name.strip() for name in cells[1].split(",")}
                 for cells in rows(section("## Accepted advisory findings"))}
     assert accepted == shipped_advisories
+
+
+def test_the_packs_host_reserve_default_matches_the_shipped_stack_setting():
+    """The pack's memory-capacity default and the stack's hostMemoryReserve describe the same reserve."""
+    import yaml
+
+    from components.units import parse_memory
+    from policies.devtools_policy.registry import BY_NAME
+
+    stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
+    assert parse_memory(stack["devtools:hostMemoryReserve"]) == BY_NAME["memory-capacity"].config()["hostReserveMiB"] * 1024**2

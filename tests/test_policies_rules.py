@@ -131,6 +131,11 @@ def test_redis_config_file_that_is_not_uploaded_cannot_be_trusted(shipped):
 
 def test_redis_persistence_ignores_other_containers(shipped):
     assert check("redis-persistence", CONTAINER, container(shipped, "postgres")) == []
+    backup = container(shipped, "redis")  # a Redis image running the client, e.g. a backup job
+    backup["command"], backup["volumes"] = ["sh", "-c", "redis-cli -h redis --rdb /backup/dump.rdb"], []
+    assert check("redis-persistence", CONTAINER, backup) == []
+    backup["command"] = []  # the image's default command is the server
+    assert check("redis-persistence", CONTAINER, backup)
 
 
 # --- credentials ---

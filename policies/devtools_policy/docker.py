@@ -109,13 +109,14 @@ def data_mounts(props: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     return found
 
 
+def run_lines(props: Mapping[str, Any]) -> list[list[Any]]:
+    """The argument lists the container starts with: entrypoint and command, as given."""
+    return [props[key] for key in ("entrypoints", "command") if isinstance(props.get(key), list) and props[key]]
+
+
 def command_lines(props: Mapping[str, Any]) -> list[list[Any]]:
-    """The argument lists the container runs: entrypoint, command and health-check test."""
-    lines = []
-    for key in ("entrypoints", "command"):
-        args = props.get(key)
-        if isinstance(args, list) and args:
-            lines.append(args)
+    """Every argument list the container runs: entrypoint, command and health-check test."""
+    lines = run_lines(props)
     check = props.get("healthcheck")
     if isinstance(check, Mapping) and isinstance(check.get("tests"), list):
         lines.append(check["tests"])

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .docker import Upload, command_lines, data_mounts, uploads
+from .docker import Upload, data_mounts, run_lines, uploads
 from .images import image_repository
 from .values import UNKNOWN, is_unknown
 
@@ -31,10 +31,13 @@ class RedisConfig:
 
 
 def is_redis(props: Mapping[str, Any]) -> bool:
+    """A container that runs a Redis server: named on its command line, or a Redis image left to its
+    default command. A Redis image running something else (redis-cli in a backup job) is not one."""
+    lines = run_lines(props)
+    if lines:
+        return any(_server_args(line) is not None for line in lines)
     image = props.get("image")
-    if isinstance(image, str) and image_repository(image) in ("redis", "redis-stack-server", "valkey"):
-        return True
-    return any(_server_args(line) is not None for line in command_lines(props)[:2])
+    return isinstance(image, str) and image_repository(image) in ("redis", "redis-stack-server", "valkey")
 
 
 def _server_args(args: list[Any]) -> list[str] | None:
@@ -108,7 +111,7 @@ def effective_config(props: Mapping[str, Any]) -> RedisConfig:
     if is_unknown(props.get("uploads")) or any(not isinstance(u.file, str) for u in uploads(props)):
         files = _UnknownFiles(files)  # a file not found may still be among the uploads not known yet
     args: list[str] | None = None
-    for line in command_lines(props)[:2]:  # entrypoint and command, not the health check
+    for line in run_lines(props):
         args = _server_args(line)
         if args is not None:
             break

@@ -137,7 +137,11 @@ class PolicyPackClient:
         self._stderr = tempfile.TemporaryFile()
 
     def __enter__(self) -> PolicyPackClient:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # a pack that printed a port but does not answer must not outlive us
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -99,3 +99,24 @@ def test_a_pack_that_cannot_start_is_reported(tmp_path):
 def test_unknown_enforcement_level_is_refused_by_the_client(policy_pack):
     with pytest.raises(KeyError):
         policy_pack.configure({"image-pinned": PolicySetting("sometimes")})
+
+
+def test_the_pack_package_runs_on_its_own():
+    """Inside policies/devtools_policy/ only the standard library, the policy SDK and relative imports:
+    the engine runs the pack from policies/ with nothing of the program on the path."""
+    import ast
+    import sys
+
+    from conftest import ROOT
+
+    allowed = set(sys.stdlib_module_names) | {"pulumi_policy"}
+    for path in sorted((ROOT / "policies" / "devtools_policy").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                roots = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                roots = [(node.module or "").split(".")[0]]
+            else:
+                continue
+            assert set(roots) <= allowed, (path.name, roots)

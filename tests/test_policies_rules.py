@@ -265,6 +265,10 @@ def test_published_ports(shipped):
     edge = set_label(container(shipped, "gateway-mcp"), "devtools.service", "edge")
     edge["ports"] = [{"internal": 80, "external": 80}, {"internal": 443, "external": 443}]
     assert check("no-published-ports", CONTAINER, edge) == []
+    edge["ports"].append({"internal": 80})  # a random host port is a published port too
+    assert check("no-published-ports", CONTAINER, edge) == [
+        "publishes port 80 on the host as a random port; host ports allowed: edge 80, 443"]
+    edge["ports"].pop()
     edge["ports"].append({"internal": 6379, "external": 16379})
     assert check("no-published-ports", CONTAINER, edge) == ["publishes database port 6379 on the host as 16379"]
 

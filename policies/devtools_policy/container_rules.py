@@ -169,14 +169,15 @@ def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, A
     for external, internal in _published(props):
         if is_unknown(external) or is_unknown(internal):
             continue
-        ext = int(_number(external) or _number(internal) or 0)
+        ext = int(_number(external) or 0)  # 0: Docker picks a random host port
         inside = int(_number(internal) or 0)
+        host_port = str(ext) if ext else "a random port"
         if ext in database_ports or inside in database_ports:
-            found.append(f"publishes database port {inside} on the host as {ext}")
+            found.append(f"publishes database port {inside} on the host as {host_port}")
         elif role(props) == DATASTORE_ROLE:
-            found.append(f"a datastore publishes port {inside} on the host as {ext}")
+            found.append(f"a datastore publishes port {inside} on the host as {host_port}")
         elif ext not in allowed:
-            found.append(f"publishes port {inside} on the host as {ext}; host ports allowed: {permitted or 'none'}")
+            found.append(f"publishes port {inside} on the host as {host_port}; host ports allowed: {permitted or 'none'}")
     return found
 
 

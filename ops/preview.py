@@ -25,9 +25,10 @@ FORMATS = ("text", "json", "sarif")
 def add_arguments(parser) -> None:
     parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to read (default: prod)")
     parser.add_argument("--catalog", metavar="PATH", help="preview another catalog file instead of config/services.yaml")
-    parser.add_argument("--format", choices=FORMATS, help="text (default), json (plan and violations), or sarif "
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--format", choices=FORMATS, help="text (default), json (plan and violations), or sarif "
                                                           "(violations as SARIF 2.1.0 for code scanning)")
-    parser.add_argument("--json", action="store_true", help="same as --format json")
+    output.add_argument("--json", action="store_true", help="same as --format json")
     parser.add_argument("--policy-config", metavar="FILE",
                         help="policy pack config, the JSON `pulumi preview --policy-pack-config` takes")
     parser.add_argument("--unknowns", action="store_true",

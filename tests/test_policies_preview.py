@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pytest
@@ -23,8 +25,6 @@ def sarif_and_json():
     """One SARIF and one JSON run of the shipped stack (module-scoped: each run costs about a second)."""
     captured = {}
     for fmt in ("sarif", "json"):
-        import contextlib
-        import io
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
             assert main(["preview", "--format", fmt]) == EXIT_OK

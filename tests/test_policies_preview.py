@@ -88,3 +88,12 @@ def test_all_makes_every_policy_mandatory(capsys, tmp_path):
     assert code == 1  # the accepted advisories become blocking
     assert "mandatory read-only-root-filesystem" in " ".join(out.split())
     assert "how to fix:" in out
+
+
+def test_unknown_mode_previews_with_the_pack(capsys):
+    code, out, _ = run(capsys, "--unknowns", "--json")
+    assert code == EXIT_OK
+    doc = json.loads(out)
+    assert doc["mode"] == "unknown"
+    assert "[unknown]" in out  # generated passwords are not known on a first preview
+    assert not [v for v in doc["violations"] if v["enforcement"] == "mandatory" or "can't run policy" in v["message"]]

@@ -15,6 +15,7 @@ from . import credentials
 from .docker import (
     CONTAINER,
     DATASTORE_ROLE,
+    SECRETS_DIR,
     command_lines,
     env_pairs,
     host_mounts,
@@ -105,12 +106,27 @@ def no_hardcoded_credentials(_type: str, props: Mapping[str, Any], _config: Mapp
     return found
 
 
+def _undelivered_secret_files(props: Mapping[str, Any]) -> list[str]:
+    """`*_FILE` variables naming a file under /run/secrets that the container never receives."""
+    files = uploads(props)
+    if is_unknown(props.get("uploads")) or any(not isinstance(u.file, str) for u in files):
+        return []
+    delivered = {u.file for u in files}
+    mounted = [m.target for m in host_mounts(props) if isinstance(m.target, str)]
+    found = []
+    for key, value in env_pairs(props):
+        if key.endswith("_FILE") and isinstance(value, str) and value.startswith(SECRETS_DIR):
+            if value not in delivered and not any(value.startswith(t.rstrip("/") + "/") for t in mounted):
+                found.append(f"environment {key} points at {value}, which the container does not receive")
+    return found
+
+
 @container_rule
 def secrets_as_files(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     found = credentials.credentials_in_env(env_pairs(props))
     for line in command_lines(props):
         found += credentials.credentials_in_command(line)
-    return sorted(set(found))
+    return sorted(set(found)) + _undelivered_secret_files(props)
 
 
 @container_rule

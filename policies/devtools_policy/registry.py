@@ -60,7 +60,7 @@ RULES: tuple[Rule, ...] = (
     Rule("secrets-as-files",
          "Credentials reach a container as files under /run/secrets, never as environment values or command-line "
          "arguments (both show in `docker inspect` and process lists): list the secret under the service's "
-         "`secrets:` and let the program set <NAME>_FILE.",
+         "`secrets:` and let the program set <NAME>_FILE (which must name a file the container receives).",
          "high", MANDATORY, c.secrets_as_files, covers=("audit: secrets management", "design: secrets as files")),
     Rule("restart-policy",
          "A long-running container restarts by itself after a crash or reboot: use restart unless-stopped (the default), "

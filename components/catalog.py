@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from components.errors import InputError, Invalid, Problem
 from components.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
 from components.secret_renderers import SECRET_RENDERERS
+from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
@@ -27,14 +28,10 @@ LONG_RUNNING_ROLES = ("agent", "gateway", "service", "datastore", "observability
 
 
 def check_image(image: str) -> str:
-    """An image must be pinned by a tag other than `latest`, or by a digest."""
-    if "@sha256:" in image:
-        return image
-    name_part = image.rsplit("/", 1)[-1]
-    if ":" not in name_part:
-        raise Invalid(f"image {image!r} has no tag", f"pin it, e.g. {image}:1.2.3 or {image}@sha256:...")
-    if name_part.rsplit(":", 1)[1] == "latest":
-        raise Invalid(f"image {image!r} uses the moving tag 'latest'", "pin a released version tag or a digest")
+    """An image must be pinned by a tag other than `latest`, or by a digest (the pack's rule, shared)."""
+    problem = image_pin_problem(image)
+    if problem:
+        raise Invalid(*problem)
     return image
 
 

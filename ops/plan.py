@@ -20,6 +20,7 @@ class Violation:
     severity: str
     urn: str | None   # None for a stack-level violation
     message: str
+    description: str = ""  # the policy's own description: what to do about it
 
 
 def masked(value: Any) -> Any:

@@ -5,45 +5,86 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from components.errors import InputError
-from components.inputs import load_inputs
+from components.inputs import catalog_path, load_inputs
+from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
 from ops.capacity import measure
-from ops.engine import run_program
+from ops.engine import PROGRAM_DIR, Recorded, run_program
 from ops.observability_findings import observability_findings
 from ops.plan import Violation, render_tree, to_json
+from ops.policy_config import read_policy_config, resolve
+from ops.report import Sources, render_violations, to_sarif
 from ops.stackfile import read_stack_config
 
-EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_PACK_FAILED = 0, 1, 2, 3
+FORMATS = ("text", "json", "sarif")
 
 
 def add_arguments(parser) -> None:
     parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to read (default: prod)")
     parser.add_argument("--catalog", metavar="PATH", help="preview another catalog file instead of config/services.yaml")
-    parser.add_argument("--json", action="store_true", help="print one JSON document: resources and violations")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--format", choices=FORMATS, help="text (default), json (plan and violations), or sarif "
+                                                          "(violations as SARIF 2.1.0 for code scanning)")
+    output.add_argument("--json", action="store_true", help="same as --format json")
+    parser.add_argument("--policy-config", metavar="FILE",
+                        help="policy pack config, the JSON `pulumi preview --policy-pack-config` takes")
     parser.add_argument("--unknowns", action="store_true",
                         help="leave computed values (IPs, generated passwords) unknown, as on a first `pulumi preview`")
 
 
+def evaluate(pack: PolicyPackClient, resources: list[Recorded],
+             policy_config: Mapping[str, Any] | None = None, file: str = "policy config") -> tuple[PackInfo, list[Violation]]:
+    """Run the pack over a recorded plan as the engine would; InputError for a bad policy config."""
+    info = pack.info()
+    settings: dict[str, PolicySetting] = resolve(dict(policy_config or {}), info, file)
+    violations = pack.check(resources, settings)
+    # Resources register concurrently, so their order varies between runs; the report should not.
+    return info, sorted(violations, key=lambda v: (v.policy, v.urn or "", v.message))
+
+
+def exit_code(violations: list[Violation]) -> int:
+    return EXIT_VIOLATION if any(v.enforcement == "mandatory" for v in violations) else EXIT_OK
+
+
 def run(args) -> int:
     started = time.perf_counter()
+    output = "json" if args.json else (args.format or "text")
     try:
         stack_config = read_stack_config(args.stack, args.catalog)
         inputs = load_inputs(stack_config.config, args.stack)
+        policy_config = read_policy_config(args.policy_config) if args.policy_config else {}
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
     resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns)
-    violations: list[Violation] = []
+    plain_config = {k: v for k, v in stack_config.config.items() if k not in stack_config.secret_keys}
+    try:
+        with PolicyPackClient(stack=args.stack, dry_run=True, config=plain_config) as pack:
+            info, violations = evaluate(pack, resources, policy_config, args.policy_config or "policy config")
+    except InputError as error:
+        print(error.render(), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except PackError as error:
+        print(f"policy pack: {error}", file=sys.stderr)
+        return EXIT_PACK_FAILED
     violations += observability_findings(resources, inputs.catalog)
     settings = inputs.settings
     capacity = measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb)
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
     elapsed = time.perf_counter() - started
+    mode = "unknown" if args.unknowns else "known"
 
-    if args.json:
-        doc = to_json(resources, violations, {"stack": args.stack, "mode": "unknown" if args.unknowns else "known"})
+    if output == "json":
+        doc = to_json(resources, violations, {"stack": args.stack, "mode": mode,
+                                              "policyPack": {"name": info.name, "version": info.version}})
         print(json.dumps(doc, indent=2, sort_keys=False))
+    elif output == "sarif":
+        sources = Sources(catalog_path(stack_config.config), PROGRAM_DIR / stack_config.file)
+        print(json.dumps(to_sarif(violations, resources, info, sources), indent=2))
     else:
         print(f"devtools offline preview: stack {args.stack}, {len(resources)} resources "
               f"({'computed values unknown, as on a first preview' if args.unknowns else 'computed values known, as after a deploy'})")
@@ -55,5 +96,6 @@ def run(args) -> int:
         if stack_config.stand_ins:
             print(f"external secrets: offline stand-ins for {', '.join(stack_config.stand_ins)} "
                   "(set them with `pulumi config set --secret` before a real deploy)")
+        print(render_violations(violations, resources, info))
         print(f"done in {elapsed:.2f}s: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
-    return EXIT_VIOLATION if mandatory else EXIT_OK
+    return exit_code(violations)

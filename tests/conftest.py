@@ -63,3 +63,14 @@ def shipped_plan() -> Plan:
 def catalog() -> dict:
     """A fresh, mutable copy of the shipped catalog (YAML anchors already expanded)."""
     return copy.deepcopy(shipped_catalog())
+
+
+# --- policy pack: one pack process for the whole session (starting it costs about 0.3 s) ---
+
+@pytest.fixture(scope="session")
+def policy_pack():
+    """The policy pack started as the engine starts it, spoken to over gRPC; each use configures it afresh."""
+    from ops.analyzer import PolicyPackClient
+
+    with PolicyPackClient() as client:
+        yield client

@@ -1,0 +1,263 @@
+"""A client for a CrossGuard policy pack, speaking the analyzer gRPC protocol as the Pulumi engine does.
+
+The engine starts a Python pack as `python -u -m pulumi.policy <engine address> .` in the pack's folder
+(sdk/python/dist/pulumi-analyzer-policy-python), with PULUMI_PROJECT, PULUMI_STACK, PULUMI_DRY_RUN and
+PULUMI_CONFIG in the environment. The pack prints the port of its analyzer server on stdout. The engine
+then calls GetAnalyzerInfo, Configure, Analyze once per resource and AnalyzeStack once, sending
+properties in wire form: secrets wrapped, unknown values as sentinels. This client does the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+import yaml
+from google.protobuf import empty_pb2, json_format, struct_pb2
+from pulumi.output import Unknown
+from pulumi.runtime import proto, rpc
+from pulumi.runtime.proto import analyzer_pb2_grpc
+
+from ops.engine import PROGRAM_DIR, PROJECT, Recorded
+from ops.plan import Violation
+
+PACK_DIR = PROGRAM_DIR / "policies"
+# The pack would only dial the engine to send log messages; none of its policies log, so it gets an
+# address nothing listens on, as the engine's own address is not there offline.
+NO_ENGINE = "127.0.0.1:0"
+
+LEVELS = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "remediate", proto.DISABLED: "disabled"}
+LEVEL_CODES = {name: code for code, name in LEVELS.items()}
+SEVERITIES = {proto.POLICY_SEVERITY_UNSPECIFIED: "unspecified", proto.POLICY_SEVERITY_LOW: "low",
+              proto.POLICY_SEVERITY_MEDIUM: "medium", proto.POLICY_SEVERITY_HIGH: "high",
+              proto.POLICY_SEVERITY_CRITICAL: "critical"}
+
+
+class PackError(RuntimeError):
+    """The pack did not start or did not answer."""
+
+
+@dataclass(frozen=True)
+class PolicyInfo:
+    name: str
+    description: str
+    enforcement: str
+    severity: str
+    stack: bool
+    config_schema: dict[str, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    name: str
+    version: str
+    policies: tuple[PolicyInfo, ...]
+
+    def policy(self, name: str) -> PolicyInfo | None:
+        return next((p for p in self.policies if p.name == name), None)
+
+
+@dataclass(frozen=True)
+class PolicySetting:
+    """What Configure sends for one policy: its enforcement level and its properties."""
+
+    enforcement: str
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _declared_version(pack_dir: Path) -> str | None:
+    try:
+        declared = yaml.safe_load((pack_dir / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return None
+    version = declared.get("version") if isinstance(declared, dict) else None
+    return str(version) if version is not None else None
+
+
+def to_wire(value: Any) -> Any:
+    """Recorded inputs -> the engine's wire form: unknowns as the sentinel string, secrets kept wrapped."""
+    if isinstance(value, Unknown):
+        return rpc.UNKNOWN
+    if isinstance(value, dict):
+        return {key: to_wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_wire(item) for item in value]
+    return value
+
+
+def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
+    message = struct_pb2.Struct()
+    message.update(to_wire(dict(props)))
+    return message
+
+
+def _message(diagnostic: Any) -> str:
+    """The SDK sends `description\\nmessage`; keep the part specific to this finding."""
+    text, description = diagnostic.message, diagnostic.description
+    if description and text.startswith(description):
+        text = text[len(description):].lstrip("\n")
+    return text or description
+
+
+def _violation(diagnostic: Any, urn: str | None) -> Violation:
+    return Violation(
+        policy=diagnostic.policyName,
+        enforcement=LEVELS.get(diagnostic.enforcementLevel, "advisory"),
+        severity=SEVERITIES.get(diagnostic.severity, "unspecified"),
+        urn=diagnostic.urn or urn,
+        message=_message(diagnostic),
+        description=diagnostic.description,
+    )
+
+
+class PolicyPackClient:
+    """Start the pack as a process, talk to it over gRPC, stop it. Use as a context manager."""
+
+    def __init__(self, pack_dir: Path = PACK_DIR, stack: str = "prod", dry_run: bool = True,
+                 config: Mapping[str, str] | None = None, startup_timeout: float = 30.0):
+        self.pack_dir = pack_dir
+        self.stack = stack
+        self.dry_run = dry_run
+        self.config = dict(config or {})
+        self.startup_timeout = startup_timeout
+        self.process: subprocess.Popen | None = None
+        self.channel: grpc.Channel | None = None
+        self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._stdout = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()
+
+    def __enter__(self) -> PolicyPackClient:
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # a pack that printed a port but does not answer must not outlive us
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "PULUMI_PROJECT": PROJECT,
+            "PULUMI_STACK": self.stack,
+            "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
+            "PULUMI_CONFIG": json.dumps(self.config),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-u", "-m", "pulumi.policy", NO_ENGINE, "."],
+            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._stdout, stderr=self._stderr,
+        )
+        port = self._wait_for_port()
+        self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=self.startup_timeout)
+        except grpc.FutureTimeoutError:
+            raise PackError(f"policy pack printed port {port} but does not answer there") from None
+        self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+
+    def _wait_for_port(self) -> int:
+        assert self.process is not None
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            self._stdout.seek(0)
+            first = self._stdout.readline()
+            if first.endswith(b"\n"):
+                try:
+                    return int(first.strip())
+                except ValueError:
+                    raise PackError(f"policy pack printed {first.strip()!r} instead of a port{self._stderr_tail()}") from None
+            if self.process.poll() is not None:
+                raise PackError(f"policy pack exited with code {self.process.returncode} before it listened{self._stderr_tail()}")
+            time.sleep(0.01)
+        raise PackError(f"policy pack printed no port within {self.startup_timeout:g}s{self._stderr_tail()}")
+
+    def _stderr_tail(self) -> str:
+        self._stderr.seek(0)
+        tail = self._stderr.read().decode(errors="replace").strip().splitlines()[-15:]
+        return (":\n" + "\n".join(tail)) if tail else ""
+
+    def close(self) -> None:
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        self._stdout.close()
+        self._stderr.close()
+
+    def _call(self, method: str, request: Any) -> Any:
+        assert self.stub is not None, "start() the client first"
+        try:
+            return getattr(self.stub, method)(request)
+        except grpc.RpcError as error:
+            raise PackError(f"policy pack failed in {method}: {error.details()}{self._stderr_tail()}") from None
+
+    def info(self) -> PackInfo:
+        reply = self._call("GetAnalyzerInfo", empty_pb2.Empty())
+        policies = tuple(
+            PolicyInfo(
+                name=p.name,
+                description=p.description,
+                enforcement=LEVELS.get(p.enforcementLevel, "advisory"),
+                severity=SEVERITIES.get(p.severity, "unspecified"),
+                stack=p.policy_type == proto.PolicyType.POLICY_TYPE_STACK,
+                config_schema=json_format.MessageToDict(p.configSchema.properties) if p.HasField("configSchema") else {},
+                tags=tuple(p.tags),
+            )
+            for p in reply.policies
+        )
+        # As the engine does, PulumiPolicy.yaml's version wins over the one the SDK reports.
+        return PackInfo(reply.name, _declared_version(self.pack_dir) or reply.version, policies)
+
+    def configure(self, settings: Mapping[str, PolicySetting]) -> None:
+        request = proto.ConfigureAnalyzerRequest()
+        for name, setting in settings.items():
+            config = proto.PolicyConfig(enforcementLevel=LEVEL_CODES[setting.enforcement])
+            if setting.properties:
+                config.properties.update(dict(setting.properties))
+            request.policyConfig[name].CopyFrom(config)
+        self._call("Configure", request)
+
+    def analyze(self, resource: Recorded) -> list[Violation]:
+        request = proto.AnalyzeRequest(
+            type=resource.type, urn=resource.urn, name=resource.name, properties=_struct(resource.inputs),
+            options=proto.AnalyzerResourceOptions(parent=resource.parent or ""),
+        )
+        return [_violation(d, resource.urn) for d in self._call("Analyze", request).diagnostics]
+
+    def analyze_stack(self, resources: Iterable[Recorded]) -> list[Violation]:
+        request = proto.AnalyzeStackRequest(resources=[
+            proto.AnalyzerResource(
+                type=r.type, urn=r.urn, name=r.name, properties=_struct(r.inputs),
+                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+                parent=r.parent or "", dependencies=list(r.dependencies),
+                propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
+                                      for k, v in r.property_dependencies.items() if v},
+            )
+            for r in resources
+        ])
+        return [_violation(d, None) for d in self._call("AnalyzeStack", request).diagnostics]
+
+    def check(self, resources: list[Recorded], settings: Mapping[str, PolicySetting]) -> list[Violation]:
+        """Configure, analyze each resource, then the stack: one preview's worth of policy results."""
+        self.configure(settings)
+        violations = [v for r in resources for v in self.analyze(r)]
+        return violations + self.analyze_stack(resources)

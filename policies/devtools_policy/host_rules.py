@@ -1,0 +1,89 @@
+"""Rules on the droplet, its firewall, and the stack settings they carry."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .docker import DOCKER_PROVIDER
+from .placeholders import placeholder_reason
+from .values import as_list, is_unknown
+
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+SSH_PORT = 22
+
+
+def droplet_backups_monitoring(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    if resource_type != DROPLET:
+        return []
+    found = []
+    for key, why in (("backups", "no weekly backups to restore from"), ("monitoring", "no metrics agent for alerting")):
+        value = props.get(key)
+        if not is_unknown(value) and value is not True:
+            found.append(f"{key} is off: {why}")
+    return found
+
+
+def _ports(port_range: Any) -> tuple[int, int] | None:
+    """`22`, `8000-8100`, `all` or empty (= every port) -> (first, last)."""
+    if is_unknown(port_range):
+        return None
+    text = str(port_range or "all").strip().lower()
+    if text in ("all", "", "1-65535", "0"):
+        return 1, 65535
+    first, _, last = text.partition("-")
+    try:
+        return int(first), int(last or first)
+    except ValueError:
+        return None
+
+
+def _is_anywhere(address: Any) -> bool:
+    try:
+        return isinstance(address, str) and ipaddress.ip_network(address, strict=False).prefixlen == 0
+    except ValueError:
+        return False
+
+
+def firewall_admin_ports(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    if resource_type != FIREWALL:
+        return []
+    closed = {SSH_PORT, *(int(p) for p in config.get("databasePorts") or [])}
+    found = []
+    for rule in as_list(props.get("inboundRules")):
+        if not isinstance(rule, Mapping) or rule.get("protocol") == "icmp":
+            continue
+        span = _ports(rule.get("portRange"))
+        sources = [a for a in as_list(rule.get("sourceAddresses")) if _is_anywhere(a)]
+        if span is None or not sources:
+            continue
+        hit = sorted(p for p in closed if span[0] <= p <= span[1])
+        if hit:
+            found.append(f"inbound {rule.get('protocol')}/{rule.get('portRange') or 'all'} from {', '.join(sources)} "
+                         f"opens {'SSH' if SSH_PORT in hit else 'database'} port(s) {', '.join(map(str, hit))} to the internet")
+    return found
+
+
+def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _leaves(f"{prefix}.{key}" if prefix else str(key), item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _leaves(f"{prefix}[{i}]", item)
+    else:
+        yield prefix, value
+
+
+def stack_settings_placeholders(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    """Stack settings reach the cloud through the DigitalOcean resources and the Docker provider's inputs."""
+    if not (resource_type.startswith("digitalocean:") or resource_type == DOCKER_PROVIDER):
+        return []
+    found = []
+    for where, value in _leaves("", props):
+        reason = placeholder_reason(value)
+        if reason:
+            found.append(f"{where}: value {reason}")
+    return found

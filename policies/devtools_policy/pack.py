@@ -1,0 +1,103 @@
+"""The rules as CrossGuard policies: what `policies/__main__.py` hands to `PolicyPack`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from .registry import RULES, Rule
+from .stack_rules import StackResource
+from .values import UNKNOWN
+
+PACK_NAME = "devtools"
+
+
+def thaw(value: Any) -> Any:
+    """The SDK's read-only proxy as plain data, each unknown value as UNKNOWN.
+
+    The proxy raises UnknownValueError on reading an unknown value, and the SDK turns that into an
+    advisory "can't run policy" for the whole policy. Reading value by value instead lets a rule judge
+    everything that is known and skip only what is not.
+    """
+    if isinstance(value, str | bytes):
+        return value
+    if isinstance(value, Mapping):
+        plain = {}
+        for key in value:
+            try:
+                plain[key] = thaw(value[key])
+            except UnknownValueError:
+                plain[key] = UNKNOWN
+        return plain
+    if isinstance(value, Sequence):
+        items = []
+        for i in range(len(value)):
+            try:
+                items.append(thaw(value[i]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def _schema(rule: Rule) -> PolicyConfigSchema | None:
+    return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.settings.items()}) if rule.settings else None
+
+
+def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        for message in rule.check(args.resource_type, thaw(args.props), rule.config(args.get_config())):
+            report(message, None)
+
+    return ResourceValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate,
+        enforcement_level=EnforcementLevel(rule.enforcement),
+        config_schema=_schema(rule),
+        severity=Severity(rule.severity),
+        tags=list(rule.covers),
+    )
+
+
+def _stack_policy(rule: Rule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        resources = [
+            StackResource(
+                type=r.resource_type,
+                urn=r.urn,
+                name=r.name,
+                props=thaw(r.props),
+                property_dependencies={key: [dep.urn for dep in deps] for key, deps in r.property_dependencies.items()},
+            )
+            for r in args.resources
+        ]
+        for urn, message in rule.check(resources, rule.config(args.get_config())):
+            report(message, urn)
+
+    return StackValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate,
+        enforcement_level=EnforcementLevel(rule.enforcement),
+        config_schema=_schema(rule),
+        severity=Severity(rule.severity),
+        tags=list(rule.covers),
+    )
+
+
+def policies() -> list[Policy]:
+    return [_stack_policy(rule) if rule.stack else _resource_policy(rule) for rule in RULES]

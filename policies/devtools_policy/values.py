@@ -1,0 +1,73 @@
+"""Resource inputs as the rules see them: plain data, secrets unwrapped, unknown values marked.
+
+The engine sends inputs in its wire form: a secret is `{SIG_KEY: SECRET_SIG, "value": ...}` and a
+value not known yet (on a first preview) is one of a few sentinel strings. The policy SDK unwraps
+secrets before a policy runs and raises when a policy reads an unknown value, which would abort the
+whole policy. The rules instead receive plain data in which every unknown value is the `UNKNOWN`
+marker, so each rule decides, value by value, what it can still judge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+# The engine's sentinels for unknown values of each type (pulumi_policy.proxy, sdk/go/common/resource).
+UNKNOWN_SENTINELS = frozenset(
+    {
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # boolean
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string (also what the engine sends for any computed value)
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+    }
+)
+
+
+class _Unknown:
+    """A value the engine does not know yet. Falsy is deliberately not defined: test with `is UNKNOWN`."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: object) -> bool:
+    return value is UNKNOWN
+
+
+def from_wire(value: Any) -> Any:
+    """Wire form -> rule form: secrets unwrapped (as the SDK does), unknown sentinels -> UNKNOWN."""
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS else value
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return from_wire(value.get("value"))
+        return {key: from_wire(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_wire(item) for item in value]
+    return value
+
+
+def known_str(value: Any) -> str | None:
+    """The value if it is a known string, else None."""
+    return value if isinstance(value, str) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    """A list input, or [] when absent; an unknown list also yields [] (callers that must tell the
+    difference check `is_unknown` first)."""
+    return value if isinstance(value, list) else []

@@ -1,0 +1,40 @@
+"""Helpers for the policy tests: rule-form props from recorded plans, and one-line rule calls."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ops.analyzer import to_wire
+from policies.devtools_policy.registry import BY_NAME
+from policies.devtools_policy.stack_rules import StackResource
+from policies.devtools_policy.values import from_wire
+
+CONTAINER = "docker:index/container:Container"
+DROPLET = "digitalocean:index/droplet:Droplet"
+FIREWALL = "digitalocean:index/firewall:Firewall"
+
+
+def rule_form(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Recorded inputs as a rule receives them through the SDK: secrets unwrapped, unknowns marked."""
+    return from_wire(to_wire(copy.deepcopy(inputs)))
+
+
+def check(rule: str, resource_type: str, props: dict[str, Any], config: dict[str, Any] | None = None) -> list[str]:
+    policy = BY_NAME[rule]
+    return policy.check(resource_type, props, policy.config(config))
+
+
+def stack_form(plan) -> list[StackResource]:
+    return [StackResource(r.type, r.urn, r.name, rule_form(r.inputs), dict(r.property_dependencies)) for r in plan]
+
+
+def check_stack(rule: str, resources: list[StackResource], config: dict[str, Any] | None = None) -> list[tuple]:
+    policy = BY_NAME[rule]
+    return policy.check(resources, policy.config(config))
+
+
+def set_label(props: dict[str, Any], key: str, value: str) -> dict[str, Any]:
+    props["labels"] = [entry for entry in props.get("labels", []) if entry.get("label") != key]
+    props["labels"].append({"label": key, "value": value})
+    return props

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print how long the policy pack takes offline: start-up, one Analyze per resource, AnalyzeStack.
 
-Figures only, never asserted: run it before and after changing rules. Usage: scripts/bench-policy-pack [rounds]
+Figures only, never asserted: run it before and after changing rules. Usage: bench/policy_pack.py [rounds]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ prints p50/p95 over sequential keep-alive requests for: the upstream directly, a
 route, and a route behind single sign-on (one forward-auth call per request). Rate limits
 are raised in this copy so the measurement is not throttled.
 
-    .venv/bin/python benchmarks/edge_latency.py [requests]
+    .venv/bin/python bench/edge_latency.py [requests]
 """
 
 from __future__ import annotations

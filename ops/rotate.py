@@ -9,6 +9,7 @@ stack's state and SSH to the droplet). `--list` shows every secret at a glance.
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from components.errors import InputError
 from components.inputs import load_inputs
@@ -43,7 +44,7 @@ def contexts(stack: str) -> dict[str, Context]:
     by_urn = {r.urn: r for r in resources}
     passwords = {r.name: engine_urn(r, by_urn, stack) for r in resources if r.type == PASSWORD}
     containers = {r.name: engine_urn(r, by_urn, stack) for r in resources if r.type == CONTAINER}
-    return {
+    by_name = {
         name: Context(
             secret=name,
             description=spec.description,
@@ -52,19 +53,35 @@ def contexts(stack: str) -> dict[str, Context]:
             config_key=spec.config,
             password_urn=passwords.get(f"secrets-{name}"),
             container_urns=containers,
+            catalog=inputs.catalog,
+            settings=inputs.settings,
         )
         for name, spec in inputs.catalog.secrets.items()
     }
+    # A derived secret is rotated through its source (never itself derived: see cross_check).
+    for name, spec in inputs.catalog.secrets.items():
+        if spec.derive is not None:
+            by_name[name] = replace(by_name[name], derived_from=by_name[spec.derive.source])
+    return by_name
+
+
+def describe_source(ctx: Context, long: bool = False) -> str:
+    if ctx.derived_from is not None:
+        return f"derived from {ctx.derived_from.secret}" if long else "derived"
+    if ctx.config_key:
+        return f"stack secret config devtools:{ctx.config_key}" if long else "config"
+    return f"generated ({ctx.password_urn})" if long else "generated"
 
 
 def render(ctx: Context, proc: Procedure) -> str:
-    source = f"stack secret config devtools:{ctx.config_key}" if ctx.config_key else f"generated ({ctx.password_urn})"
+    source = describe_source(ctx, long=True)
     lines = [
         f"Rotate {ctx.secret}: {ctx.description}",
         f"  source:    {source}",
         f"  used by:   {', '.join(ctx.consumers) or 'no service'}",
         f"  strategy:  {proc.strategy}",
         f"  downtime:  {proc.downtime}",
+        *([f"  note:      {proc.note}"] if proc.note else []),
         "steps:",
     ]
     for number, step in enumerate(proc.steps, start=1):
@@ -88,7 +105,7 @@ def run(args) -> int:
     if args.list or not args.secret:
         for name, ctx in by_name.items():
             proc = procedure(ctx)
-            source = "config" if ctx.config_key else "generated"
+            source = describe_source(ctx)
             print(f"{name:<28} {source:<9} {proc.strategy}; downtime: {proc.downtime.split(';')[0]}")
         return 0
     if args.secret not in by_name:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import tomllib
 
-import pulumi
 import pytest
 
 from components.catalog import Catalog, cross_check
@@ -13,6 +12,7 @@ from components.inputs import load_inputs
 from components.oauth2_proxy import render_oauth2_proxy_cfg
 from components.settings import parse_settings
 from components.traefik import edge_problems
+from ops.engine import ProgramFailed
 from ops.stackfile import read_stack_config
 from tests.conftest import run_plan
 
@@ -117,12 +117,13 @@ def test_oauth2_proxy_gets_its_secrets_as_files_and_a_valid_cookie_secret_length
     ("changeme", "secret for sso_client_secret is the stand-in value 'changeme'"),
 ])
 def test_missing_or_placeholder_secret_stops_the_program_with_the_fix(value, message):
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(ProgramFailed) as caught:
         run_plan(overrides={"devtools:ssoClientSecret": value})
     text = str(caught.value)
     assert f"Pulumi.prod.yaml: devtools:ssoClientSecret: {message}" in text
     assert "fix: pulumi config set --secret devtools:ssoClientSecret" in text
     assert "nothing was declared" in text
+    assert caught.value.recorded == []
 
 
 def test_secret_problems_never_echo_the_value():

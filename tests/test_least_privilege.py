@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pulumi
 import pytest
 
 from components.catalog import Catalog, segmentation_problems
+from ops.engine import ProgramFailed
 from tests.conftest import run_plan
 
 FIREWALL = "digitalocean:index/firewall:Firewall"
@@ -55,9 +55,10 @@ def test_data_network_is_joined_only_by_the_datastores_and_their_users(shipped_p
 @pytest.mark.parametrize("service", ["rag-context", "postgres"])
 def test_any_other_service_publishing_a_port_stops_the_program(catalog, tmp_path, service):
     catalog["services"][service]["ports"] = ["5000:5000"]
-    with pytest.raises(pulumi.RunError) as caught:
+    with pytest.raises(ProgramFailed) as caught:
         run_plan(catalog, tmp_path)
     assert f"services.{service}.ports: publishes a port on the droplet; only the edge may" in str(caught.value)
+    assert caught.value.recorded == []
 
 
 def test_a_service_on_the_data_network_that_uses_no_datastore_is_refused(catalog):

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from components.secret_renderers import SECRET_RENDERERS
 from ops.__main__ import main
 from ops.rotate import contexts
 from ops.rotation import procedure
+from tests.servers import RedisServer, redis_config_for_test
 from tests.support.local_http import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,19 +155,29 @@ def test_postgres_rotation_pipeline_changes_the_role_and_keeps_open_connections(
 
 @pytest.fixture
 def redis(tmp_path):
+    """redis-server on the shipped redis.conf, logins only through its ACL file (as on the droplet)."""
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing: scripts/setup-system installs it")
     port = free_port()
-    conf = tmp_path / "redis.conf"
-    conf.write_text(f"port {port}\nbind 127.0.0.1\ndir {tmp_path}\nappendonly no\nsave \"\"\n"
-                    "user default on >Old0Redis0Password0aaaaaaaaaaaaaa ~* &* +@all\n")
-    server = subprocess.Popen(["redis-server", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() \
-            not in ("PONG", "NOAUTH Authentication required."):
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield port
-    server.terminate()
-    server.wait(timeout=10)
+    config, password_file = redis_config_for_test(tmp_path, port)
+    server = RedisServer(config, port, password_file.read_text())
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def acl_file(server: RedisServer) -> Path:
+    lines = server.config_file.read_text().splitlines()
+    return Path(next(line.split(" ", 1)[1] for line in lines if line.startswith("aclfile ")))
+
+
+def redis_cli(port: int, password: str, commands: str) -> str:
+    """redis-cli fed on stdin, logged in as in the container: REDISCLI_AUTH from the password file."""
+    done = subprocess.run(["redis-cli", "-p", str(port)], input=commands, env={**os.environ, "REDISCLI_AUTH": password},
+                          capture_output=True, text=True, timeout=10)
+    return (done.stdout + done.stderr).strip()
 
 
 def redis_auth(port: int, password: str) -> bool:
@@ -174,19 +186,76 @@ def redis_auth(port: int, password: str) -> bool:
     return done.stdout.strip() == "PONG"
 
 
-def test_redis_rotation_keeps_both_passwords_valid_during_the_roll_then_only_the_new(by_name, redis):
+NEW_REDIS = "New1Redis1Password1bbbbbbbbbbbbbb"
+
+
+def test_redis_rotation_keeps_both_passwords_valid_while_clients_roll_then_redis_loads_only_the_new(by_name, redis):
     ctx = by_name["redis_password"]
-    old, new = "Old0Redis0Password0aaaaaaaaaaaaaa", "New1Redis1Password1bbbbbbbbbbbbbb"
+    old, steps = redis.password, procedure(ctx).steps
+    assert redis_cli(redis.port, old, "SET kept yes") == "OK"
+
+    # Step 2 as printed, logged in with Redis's current file: a second password, in memory.
+    assert redis_cli(redis.port, old, run_jq(steps[1].command, ctx.password_urn, NEW_REDIS)) == "OK"
+    assert redis_auth(redis.port, old) and redis_auth(redis.port, NEW_REDIS)   # step 3: clients roll meanwhile
+
+    # Step 4: Redis comes back with the ACL file the program derives from the new value.
+    derive = ctx.catalog.secrets["redis_acl"].derive
+    assert derive is not None and derive.source == "redis_password"
+    redis.stop()
+    acl_file(redis).write_text(SECRET_RENDERERS[derive.renderer](NEW_REDIS))
+    redis.password = NEW_REDIS
+    redis.start()
+    assert redis_auth(redis.port, NEW_REDIS) and not redis_auth(redis.port, old)
+    assert redis_cli(redis.port, NEW_REDIS, "GET kept") == "yes"
+
+
+def test_redis_emergency_drops_the_old_password_at_once(by_name, redis):
+    ctx = by_name["redis_password"]
+    old = redis.password
+    drop = procedure(ctx).emergency[0].command
+    # Redis's own file still holds the old value: the pipeline logs in with it, then removes it.
+    assert redis_cli(redis.port, old, run_jq(drop, ctx.password_urn, NEW_REDIS)) == "OK"
+    assert redis_auth(redis.port, NEW_REDIS) and not redis_auth(redis.port, old)
+
+
+def test_redis_clients_roll_before_redis_drops_the_old_password(by_name):
+    ctx = by_name["redis_password"]
     steps = procedure(ctx).steps
-    cli = {**os.environ, "REDISCLI_AUTH": old}    # as in the container: the current file's value
+    roll, redeploy = steps[2].command, steps[3].command
+    clients = [s for s in ctx.consumers if s != "redis"]
+    assert {"redis-exporter", "backup", "langgraph", "orchestrator"} <= set(clients)
+    for service in clients:
+        assert f"--target '{ctx.container_urns[service]}'" in roll, service
+    assert f"'{ctx.container_urns['redis']}'" not in roll
+    assert redeploy.endswith(f"--target '{ctx.container_urns['redis']}'")
 
-    added = subprocess.run(["redis-cli", "-p", str(redis)], input=run_jq(steps[1].command, ctx.password_urn, new),
-                           env=cli, capture_output=True, text=True, timeout=10)
-    assert added.stdout.strip() == "OK", added.stdout + added.stderr
-    assert redis_auth(redis, old) and redis_auth(redis, new)       # the roll: both work
 
-    cli = {**os.environ, "REDISCLI_AUTH": new}    # after `pulumi up` the file holds the new value
-    dropped = subprocess.run(["redis-cli", "-p", str(redis)], input=run_jq(steps[3].command, ctx.password_urn, new),
-                             env=cli, capture_output=True, text=True, timeout=10)
-    assert dropped.stdout.strip() == "OK", dropped.stdout + dropped.stderr
-    assert redis_auth(redis, new) and not redis_auth(redis, old)
+def test_redis_acl_is_rotated_through_redis_password(by_name):
+    acl, source = by_name["redis_acl"], by_name["redis_password"]
+    assert acl.derived_from is source and acl.password_urn is None and acl.config_key is None
+    proc = procedure(acl)
+    assert proc.steps == procedure(source).steps
+    assert "python -m ops rotate redis_password" in proc.note
+
+
+def test_spaces_keys_are_stored_as_a_pair_before_the_one_deploy(by_name):
+    for name in ("spaces_access_key_id", "spaces_secret_access_key"):
+        commands = [s.command for s in procedure(by_name[name]).steps]
+        deploy = commands.index("pulumi up --stack prod")
+        stored = [i for i, c in enumerate(commands) if c and c.startswith("pulumi config set --secret")]
+        assert [commands[i].split()[4] for i in stored] == ["devtools:spacesAccessKeyId", "devtools:spacesSecretAccessKey"]
+        assert max(stored) < deploy
+
+
+def test_backup_proofs_run_the_script_the_backup_container_receives(by_name, catalog):
+    script = next(c["target"] for c in catalog["services"]["backup"]["configs"] if c["source"] == "backup_script")
+    for name, action in (("spaces_secret_access_key", "backup"), ("do_snapshot_token", "snapshot")):
+        commands = [s.command or "" for s in procedure(by_name[name]).steps]
+        assert any("docker exec" in c and c.endswith(f"{script} {action}'") for c in commands), name
+
+
+def test_grafana_password_reaches_the_cli_on_stdin_only(by_name):
+    ctx = by_name["grafana_admin_password"]
+    reset = procedure(ctx).steps[1].command
+    assert run_jq(reset, ctx.password_urn, "Grafana0New0Password") == "Grafana0New0Password\n"
+    assert reset.rstrip("'").endswith("grafana cli admin reset-admin-password --password-from-stdin")

@@ -187,6 +187,11 @@ class Service(StrictModel):
             mounts.append((name, path, mode == ["ro"]))
         return mounts
 
+    @property
+    def writes_state(self) -> bool:
+        """True when the service writes a persistent volume: two copies must never run at once."""
+        return any(not read_only for _, _, read_only in self.volume_mounts())
+
     def host_mounts(self) -> list[tuple[str, str, bool]]:
         """(host path, path in the container, read only) for each `/host/path:/path:ro` entry."""
         mounts = []

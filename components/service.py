@@ -147,8 +147,11 @@ class ServiceContainer(pulumi.ComponentResource):
                 parent=self,
                 provider=wiring.provider,
                 depends_on=depends_on,
-                # A published host port cannot be bound twice, so the edge must go before it comes back.
-                delete_before_replace=bool(spec.ports),
+                # The old container goes before the new one starts when two cannot run at once: a
+                # published host port cannot be bound twice, and two processes writing one data
+                # directory (Postgres, Redis's AOF, Prometheus's TSDB lock) corrupt it or refuse to
+                # start. Stateless services keep create-before-delete: no downtime.
+                delete_before_replace=bool(spec.ports) or spec.writes_state,
             ),
         )
         self.dependency = self.container if spec.long_running else _succeeded(name, self.container)

@@ -50,6 +50,7 @@ class Recorded:
     custom: bool
     provider: str | None = None
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    delete_before_replace: bool = False
 
 
 def fake_secret(name: str, length: int) -> str:
@@ -114,6 +115,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     custom=bool(request.custom),
                     provider=request.provider or None,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response

@@ -145,6 +145,17 @@ def test_containers_replace_without_downtime(shipped_plan):
     # healthy, wait=True) before the old one is deleted; the alias keeps the DNS name.
     for name, container in shipped_plan.containers().items():
         assert "name" not in container.inputs, name
+    stateless = [name for name, spec in CATALOG.services.items() if not spec.ports and not spec.writes_state]
+    assert {"orchestrator", "gateway-mcp", "agent-registry"} <= set(stateless)
+    for name in stateless:
+        assert shipped_plan.containers()[name].delete_before_replace is False, name
+
+
+def test_two_copies_of_a_stateful_or_port_publishing_container_never_run_at_once(shipped_plan):
+    must_go_first = {name for name, spec in CATALOG.services.items() if spec.ports or spec.writes_state}
+    assert {"postgres", "redis", "prometheus", "edge"} <= must_go_first
+    for name in must_go_first:
+        assert shipped_plan.containers()[name].delete_before_replace is True, name
 
 
 def test_volumes_live_on_the_block_volume(shipped_plan):

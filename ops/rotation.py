@@ -205,7 +205,7 @@ def redis_default_user(ctx: Context, server: str) -> Procedure:
     reads = [f"{', '.join(others)} on start"] + [REDIS_CLIENT_READS[s] for s in clients if s in REDIS_CLIENT_READS]
     return Procedure(
         strategy="two valid passwords (Redis ACL), roll the clients, then Redis loads the new ACL file",
-        downtime="none for clients (both passwords work while they roll); Redis is replaced once, in step 4, "
+        downtime="none for clients (both passwords work while they roll); Redis is replaced once, in step 4 (stopped, then started on the same data), "
         "when its ACL file changes (clients reconnect within seconds)",
         steps=[
             Step("Generate the new value in the state only.", ctx.replace_in_state_only()),
@@ -215,7 +215,7 @@ def redis_default_user(ctx: Context, server: str) -> Procedure:
                  "and if Redis restarts before step 4, do step 2 again.",
                  ctx.new_value_from_state('"ACL SETUSER default >" + .outputs.result') +
                  f" \\\n       | {ctx.on_droplet(server, redis_cli, stdin=True)}"),
-            Step(f"Roll every client create-before-delete with the new file ({', '.join(clients)}). They read it: "
+            Step(f"Roll every client with the new file ({', '.join(clients)}). They read it: "
                  f"{'; '.join(reads)}.", f"pulumi up --stack {ctx.stack} {ctx.targets(clients)}"),
             Step(f"Deploy {server}: it gets the ACL file derived from the new value (its SHA-256 only) and its own "
                  "password file (its health check). The new Redis loads only the new hash: the old password stops "

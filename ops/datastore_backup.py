@@ -5,7 +5,7 @@ The backup container runs this file as uploaded by the Pulumi program; the tests
 recovery drill run the same file against real PostgreSQL and Redis. It needs only the
 standard library, boto3, and the pg_dump / pg_restore / psql / redis-cli binaries.
 
-  schedule   run `backup` (and a volume snapshot) every interval, forever
+  schedule   run `backup` (and a volume snapshot) every interval, forever; serves /metrics
   backup     one backup set: pg_dump (custom format) + Redis RDB + manifest.json, then prune
   snapshot   snapshot the droplet's block volumes through the DigitalOcean API, then prune
   check      exit 0 while the last backup is recent enough (the container's health check)
@@ -16,11 +16,15 @@ A backup set is `<prefix>/<id>/{postgres.dump,redis.rdb,manifest.json}`; the man
 written last, so a set without one is incomplete and never restored.
 
 Configuration: BACKUP_CONFIG (JSON: bucket, region, endpoint, prefix, interval_seconds,
-retention_days, snapshots), libpq's PGHOST/PGPORT/PGUSER/PGDATABASE, REDIS_HOST/REDIS_PORT,
+retention_days, snapshots, metrics), libpq's PGHOST/PGPORT/PGUSER/PGDATABASE, REDIS_HOST/REDIS_PORT,
 REDIS_DATA_DIR (Redis's data directory, for restore) and BACKUP_STATE_DIR. Credentials are
 files named by POSTGRES_PASSWORD_FILE, REDIS_PASSWORD_FILE, SPACES_ACCESS_KEY_ID_FILE,
 SPACES_SECRET_ACCESS_KEY_FILE and DO_SNAPSHOT_TOKEN_FILE; they are passed to the tools
 through their own environment variables, never on a command line, never printed.
+
+While `schedule` runs, it serves Prometheus metrics on the settings' `metrics` address, port
+and path (when given): the Unix time and duration of the last successful backup, read from
+the state directory at each scrape, and the program's start time.
 """
 
 from __future__ import annotations
@@ -34,9 +38,11 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 PG_FILE = "postgres.dump"
@@ -78,6 +84,7 @@ class Config:
     retention_days: int
     snapshots: dict
     state_dir: Path
+    metrics: dict = field(default_factory=dict)  # address, port, path; empty: no metrics endpoint
 
     @classmethod
     def load(cls) -> Config:
@@ -88,7 +95,8 @@ class Config:
             raise BackupError(f"cannot read the backup settings {path}: {exc}") from None
         state = Path(os.environ.get("BACKUP_STATE_DIR", "/tmp/backup-state"))
         return cls(raw["bucket"], raw["region"], raw["endpoint"], raw.get("prefix", "devtools"),
-                   int(raw["interval_seconds"]), int(raw["retention_days"]), raw.get("snapshots") or {}, state)
+                   int(raw["interval_seconds"]), int(raw["retention_days"]), raw.get("snapshots") or {}, state,
+                   raw.get("metrics") or {})
 
 
 # --- storage -------------------------------------------------------------------------------
@@ -189,6 +197,7 @@ def sha256(path: Path) -> str:
 def backup(config: Config, now: dt.datetime | None = None) -> str:
     now = now or dt.datetime.now(dt.UTC)
     backup_id = now.strftime(ID_FORMAT)
+    began = time.monotonic()
     storage = Storage(config)
     with tempfile.TemporaryDirectory(prefix="backup-") as tmp:
         work = Path(tmp)
@@ -209,7 +218,7 @@ def backup(config: Config, now: dt.datetime | None = None) -> str:
     log(f"backup {backup_id} shipped to {config.bucket} ({manifest['files'][PG_FILE]['bytes']} B dump, "
         f"{manifest['files'][REDIS_FILE]['bytes']} B rdb)")
     prune(storage, config.retention_days, now)
-    mark_success(config, now)
+    mark_success(config, now, time.monotonic() - began)
     return backup_id
 
 
@@ -232,9 +241,27 @@ def prune(storage: Storage, retention_days: int, now: dt.datetime) -> list[str]:
     return deleted
 
 
-def mark_success(config: Config, when: dt.datetime) -> None:
+LAST_SUCCESS = "last-success"
+LAST_DURATION = "last-duration-seconds"
+
+
+def _replace_text(path: Path, text: str) -> None:
+    """Write a file whole: a scrape or health check reading it meanwhile sees the old or the new text."""
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(text)
+    os.replace(staged, path)
+
+
+def mark_success(config: Config, when: dt.datetime, seconds: float | None = None) -> None:
     config.state_dir.mkdir(parents=True, exist_ok=True)
-    (config.state_dir / "last-success").write_text(when.isoformat())
+    if seconds is not None:  # written first: a scrape between the two never pairs a new time with an old duration
+        _replace_text(config.state_dir / LAST_DURATION, f"{seconds:.3f}")
+    _replace_text(config.state_dir / LAST_SUCCESS, when.isoformat())
+
+
+def last_success(config: Config) -> dt.datetime | None:
+    marker = config.state_dir / LAST_SUCCESS
+    return dt.datetime.fromisoformat(marker.read_text().strip()) if marker.exists() else None
 
 
 def check(config: Config, now: dt.datetime | None = None) -> tuple[bool, str]:
@@ -242,9 +269,9 @@ def check(config: Config, now: dt.datetime | None = None) -> tuple[bool, str]:
     or, before the first backup, while the schedule started less than one interval ago."""
     now = now or dt.datetime.now(dt.UTC)
     limit = dt.timedelta(seconds=2 * config.interval_seconds)
-    marker = config.state_dir / "last-success"
-    if marker.exists():
-        age = now - dt.datetime.fromisoformat(marker.read_text().strip())
+    last = last_success(config)
+    if last is not None:
+        age = now - last
         return age <= limit, f"last backup {int(age.total_seconds())} s ago (limit {int(limit.total_seconds())} s)"
     started = config.state_dir / "schedule-started"
     if started.exists():
@@ -258,6 +285,7 @@ def schedule(config: Config) -> None:
     empty datastores as the newest backup before the operator restored the real one."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
     (config.state_dir / "schedule-started").write_text(dt.datetime.now(dt.UTC).isoformat())
+    serve_metrics(config, time.time())
     log(f"first backup in {config.interval_seconds} s, then every {config.interval_seconds} s")
     while True:
         time.sleep(config.interval_seconds)
@@ -270,6 +298,57 @@ def schedule(config: Config) -> None:
                 snapshot(config)
             except Exception as exc:
                 log(f"volume snapshot failed: {exc}")
+
+
+# --- metrics ---------------------------------------------------------------------------------
+
+def metrics_text(config: Config, started: float) -> str:
+    """The Prometheus text format. The last-success gauge is absent until a backup succeeded here;
+    BackupNotRun then goes by the start time, so a backup that never succeeds still alerts."""
+    def gauge(name: str, help_text: str, value: float) -> list[str]:
+        return [f"# HELP {name} {help_text}", f"# TYPE {name} gauge", f"{name} {value:.3f}"]
+
+    lines = gauge("process_start_time_seconds", "Unix time the backup program started.", started)
+    last = last_success(config)
+    if last is not None:
+        lines += gauge("devtools_backup_last_success_timestamp_seconds",
+                       "Unix time of the last successful backup.", last.timestamp())
+    duration = config.state_dir / LAST_DURATION
+    if last is not None and duration.exists():
+        lines += gauge("devtools_backup_last_duration_seconds",
+                       "Seconds the last successful backup took.", float(duration.read_text()))
+    return "\n".join(lines) + "\n"
+
+
+def serve_metrics(config: Config, started: float) -> ThreadingHTTPServer | None:
+    """Serve metrics_text on the settings' metrics address, port and path, from a daemon thread."""
+    if not config.metrics:
+        return None
+    path = config.metrics.get("path", "/metrics")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] != path:
+                self.send_error(404)
+                return
+            body = metrics_text(config, started).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass  # a line per scrape would bury the backup log
+
+    address, port = config.metrics.get("address", "0.0.0.0"), int(config.metrics["port"])
+    try:
+        server = ThreadingHTTPServer((address, port), Handler)
+    except OSError as exc:
+        raise BackupError(f"cannot serve metrics on {address}:{port}: {exc.strerror}") from None
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    log(f"metrics on {server.server_address[0]}:{server.server_address[1]}{path}")
+    return server
 
 
 # --- volume snapshots ------------------------------------------------------------------------

@@ -57,18 +57,8 @@ def render_all(catalog: Catalog, settings: Settings, root: Path) -> Rendered:
     return Rendered(root, catalog, settings)
 
 
-def with_edge_and_backup(data: dict) -> dict:
-    """The catalog plus an edge proxy and a backup service exposing metrics, as other parts of the platform add them."""
-    data["services"]["edge"] = {
-        "image": "traefik:v3.5.1", "role": "edge", "description": "Edge proxy.", "port": 443,
-        "healthcheck": {"test": ["CMD", "traefik", "healthcheck"]}, "metrics": {"path": "/metrics", "port": 8082},
-        "networks": ["edge"], "deploy": {"resources": {"limits": {"cpus": "0.5", "memory": "256M"},
-                                                        "reservations": {"cpus": "0.1", "memory": "64M"}}},
-    }
-    data["services"]["backup"] = {
-        "image": "ghcr.io/appsmithery/dev-tools-backup:0.1.0", "role": "service", "description": "Nightly backups.",
-        "port": 9300, "healthcheck": {"path": "/health"}, "metrics": {"path": "/metrics"},
-        "networks": ["app"], "deploy": {"resources": {"limits": {"cpus": "0.5", "memory": "256M"},
-                                                        "reservations": {"cpus": "0.1", "memory": "64M"}}},
-    }
+def without_edge_and_backup(data: dict) -> dict:
+    """The catalog without the services that feed the TLS and backup alerts (a stack without them)."""
+    for name in ("edge", "backup"):
+        del data["services"][name]
     return data

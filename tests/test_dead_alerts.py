@@ -5,10 +5,11 @@ from __future__ import annotations
 import yaml
 
 from components.catalog import Catalog
+from components.observability.scrape import unreachable_jobs
 from ops.observability_findings import observability_findings
 from policies.devtools_policy.dead_alerts import dead_alerts, dead_alerts_in_uploads, dead_references, scrape_jobs
 from tests.conftest import run_plan, shipped_catalog
-from tests.observability_support import catalog_from, render_all, shipped_settings, with_edge_and_backup
+from tests.observability_support import catalog_from, render_all, shipped_settings
 
 
 def _rendered(tmp_path, data=None):
@@ -26,10 +27,14 @@ def test_the_shipped_rules_have_no_dead_alert(tmp_path):
 
 
 def test_rules_for_the_edge_and_backup_are_alive_once_they_are_scraped(tmp_path):
-    config, rules = _config_and_rules(_rendered(tmp_path, with_edge_and_backup(shipped_catalog())))
+    rendered = _rendered(tmp_path)
+    config, rules = _config_and_rules(rendered)
     names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
-    assert {"BackupNotRun", "TLSCertificateExpiring"} <= names
+    assert {"BackupNotRun", "TLSCertificateExpiring", "TLSCertificateExpiryImminent"} <= names
     assert dead_alerts(config, [rules]) == []
+    # Scraped for real: both are jobs, on a network Prometheus shares.
+    assert {"edge", "backup"} <= {job["job_name"] for job in config["scrape_configs"]}
+    assert unreachable_jobs(rendered.catalog) == []
 
 
 def test_a_rule_on_an_unscraped_job_is_reported(tmp_path):

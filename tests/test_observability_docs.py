@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.conftest import ROOT, shipped_catalog
-from tests.observability_support import catalog_from, render_all, shipped_settings, with_edge_and_backup
+from tests.observability_support import catalog_from, render_all, shipped_settings
 
 
 def _anchors(markdown: str) -> set[str]:
@@ -15,7 +15,7 @@ def _anchors(markdown: str) -> set[str]:
 
 
 def test_every_alert_has_a_runbook_section_and_a_line_in_the_observability_doc(tmp_path):
-    rendered = render_all(catalog_from(with_edge_and_backup(shipped_catalog())), shipped_settings(), tmp_path)
+    rendered = render_all(catalog_from(shipped_catalog()), shipped_settings(), tmp_path)
     rules = [r for g in rendered.yaml("prometheus", "prometheus_rules")["groups"] for r in g["rules"]]
     runbook = (ROOT / "docs" / "RUNBOOK.md").read_text()
     observability = (ROOT / "docs" / "OBSERVABILITY.md").read_text()

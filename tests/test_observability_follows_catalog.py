@@ -18,6 +18,8 @@ NEW_AGENT = {
     "readiness": {"path": "/ready"},
     "metrics": {"path": "/metrics"},
     "networks": ["app", "data"],
+    # As every agent: it uses the event bus on `data` (a network is joined only by its users).
+    "depends_on": {"redis": {"condition": "service_healthy"}},
     "deploy": {"resources": {"limits": {"cpus": "0.5", "memory": "512M"},
                              "reservations": {"cpus": "0.1", "memory": "256M"}}},
 }

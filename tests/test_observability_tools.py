@@ -9,18 +9,20 @@ import pytest
 import yaml
 
 from tests.conftest import shipped_catalog
-from tests.observability_support import catalog_from, render_all, shipped_settings, with_edge_and_backup
+from tests.observability_support import catalog_from, render_all, shipped_settings, without_edge_and_backup
 
 
 def run(*cmd: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="module", params=["shipped", "with-edge-and-backup"])
+@pytest.fixture(scope="module", params=["shipped", "without-edge-and-backup"])
 def rendered(request, tmp_path_factory):
+    """The shipped catalog, and one without the edge and the backup: the rules that exist only
+    when a service produces their metric (TLS, backups) are left out, and the files stay valid."""
     data = shipped_catalog()
     if request.param != "shipped":
-        data = with_edge_and_backup(data)
+        data = without_edge_and_backup(data)
     return render_all(catalog_from(data), shipped_settings(), tmp_path_factory.mktemp(request.param))
 
 
@@ -42,6 +44,15 @@ def test_promtool_accepts_the_rules(rendered):
     assert result.returncode == 0, result.stdout + result.stderr
     count = sum(len(g["rules"]) for g in yaml.safe_load(rules.read_text())["groups"])
     assert f"SUCCESS: {count} rules found" in result.stdout
+
+
+def test_tls_and_backup_rules_exist_exactly_when_their_service_does(rendered):
+    rules = yaml.safe_load(rendered.file("prometheus", "prometheus_rules").read_text())
+    names = {r["alert"] for g in rules["groups"] for r in g["rules"]}
+    services = rendered.catalog.services
+    backup, tls = {"BackupNotRun"}, {"TLSCertificateExpiring", "TLSCertificateExpiryImminent"}
+    assert names & backup == (backup if "backup" in services else set())
+    assert names & tls == (tls if "edge" in services else set())
 
 
 def test_promtool_rejects_a_broken_rule_file(tmp_path):

@@ -28,7 +28,8 @@ RESTARTS_IN_15M = 2
 DISK_FREE_RATIO = 0.10
 FILL_HORIZON_HOURS = 24
 INFERENCE_FAILURE_RATIO = 0.10
-BACKUP_MAX_AGE_HOURS = 26     # a daily backup, with two hours of slack
+BACKUP_MISSED_RUNS = 1        # as the backup container's health check: one failed run is tolerated
+BACKUP_SLACK_HOURS = 2        # runs drift by their own duration; a slow one must not page
 TLS_WARNING_DAYS = 14
 TLS_CRITICAL_DAYS = 3
 
@@ -38,6 +39,7 @@ DOWN_ALERT = {"agent": "AgentDown", "gateway": "MCPGatewayDown", "service": "Ser
               "datastore": "ServiceDown", "edge": "EdgeDown", "observability": "MonitoringTargetDown"}
 DOWN_SEVERITY = {"observability": "warning"}
 BACKUP_METRIC = "devtools_backup_last_success_timestamp_seconds"
+START_METRIC = "process_start_time_seconds"
 TLS_METRIC = "traefik_tls_certs_not_after"
 HOST_MOUNTS = ("/", DATA_ROOT)
 
@@ -146,7 +148,24 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
     return rules
 
 
-def platform_rules(catalog: Catalog) -> list[Rule]:
+def backup_max_age_hours(settings: Settings) -> int:
+    """How old the last successful backup may get: the schedule's interval, the missed runs, slack."""
+    return (1 + BACKUP_MISSED_RUNS) * settings.backup_interval_hours + BACKUP_SLACK_HOURS
+
+
+def _backup_rule(job: str, settings: Settings) -> Rule:
+    hours = backup_max_age_hours(settings)
+    sel = f'job="{job}"'
+    # The program exposes the last success only once it has one; until then its start time
+    # stands in, so a backup that never succeeds alerts as well.
+    expr = (f"(time() - max({BACKUP_METRIC}{{{sel}}}) > {hours} * 3600)"
+            f" or ((time() - max({START_METRIC}{{{sel}}}) > {hours} * 3600) unless on() {BACKUP_METRIC}{{{sel}}})")
+    return Rule("BackupNotRun", expr, "critical", f"No successful backup for {hours} hours",
+                "No backup succeeded for {{ $value | humanizeDuration }} (since the last success, "
+                "or since the backup program started if it has none).", "10m", {"service": job})
+
+
+def platform_rules(catalog: Catalog, settings: Settings) -> list[Rule]:
     rules: list[Rule] = []
     if has_job(catalog, "node-exporter"):
         mounts = "|".join(HOST_MOUNTS)
@@ -172,12 +191,7 @@ def platform_rules(catalog: Catalog) -> list[Rule]:
     if has_job(catalog, "redis-exporter"):
         rules.append(Rule("RedisDown", 'redis_up{job="redis-exporter"} == 0', "critical", "Redis is down",
                           "The Redis exporter cannot connect to Redis: the event bus is gone.", "1m", {"service": "redis"}))
-    for job in jobs_producing(catalog, BACKUP_METRIC):
-        rules.append(Rule(
-            "BackupNotRun",
-            f'time() - max({BACKUP_METRIC}{{job="{job.job}"}}) > {BACKUP_MAX_AGE_HOURS} * 3600',
-            "critical", f"No successful backup for {BACKUP_MAX_AGE_HOURS} hours",
-            "The last successful backup finished {{ $value | humanizeDuration }} ago.", "10m", {"service": job.job}))
+    rules += [_backup_rule(job.job, settings) for job in jobs_producing(catalog, BACKUP_METRIC)]
     for job in jobs_producing(catalog, TLS_METRIC):
         sel = f'job="{job.job}"'
         for alert, days, severity in (("TLSCertificateExpiring", TLS_WARNING_DAYS, "warning"),
@@ -191,7 +205,7 @@ def platform_rules(catalog: Catalog) -> list[Rule]:
 
 
 def rule_groups(catalog: Catalog, settings: Settings) -> dict:
-    groups = [{"name": "platform", "rules": [r.to_dict() for r in platform_rules(catalog)]}]
+    groups = [{"name": "platform", "rules": [r.to_dict() for r in platform_rules(catalog, settings)]}]
     for name in catalog.services:
         rules = service_rules(catalog, name, settings)
         if rules:

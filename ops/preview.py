@@ -13,7 +13,6 @@ from components.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
 from ops.capacity import measure
 from ops.engine import PROGRAM_DIR, Recorded, run_program
-from ops.observability_findings import observability_findings
 from ops.plan import Violation, render_tree, to_json
 from ops.policy_config import read_policy_config, resolve
 from ops.report import Sources, render_violations, to_sarif
@@ -71,7 +70,6 @@ def run(args) -> int:
     except PackError as error:
         print(f"policy pack: {error}", file=sys.stderr)
         return EXIT_PACK_FAILED
-    violations += observability_findings(resources, inputs.catalog)
     settings = inputs.settings
     capacity = measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb)
     mandatory = [v for v in violations if v.enforcement == "mandatory"]

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
+import pytest
 import yaml
 
-from components.catalog import Catalog
 from components.observability.scrape import unreachable_jobs
-from ops.observability_findings import observability_findings
+from ops.engine import Recorded
+from ops.preview import EXIT_OK, EXIT_VIOLATION, evaluate, exit_code
 from policies.devtools_policy.dead_alerts import dead_alerts, dead_alerts_in_uploads, dead_references, scrape_jobs
+from policies.devtools_policy.values import UNKNOWN
 from tests.conftest import run_plan, shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
+from tests.policy_helpers import check_stack, stack_form
 
 
 def _rendered(tmp_path, data=None):
@@ -75,28 +81,84 @@ def test_the_check_works_on_a_containers_uploads_as_a_stack_policy_sees_them(tmp
     uploads[1]["content"] = yaml.safe_dump(rules)
     assert [d.where for d in dead_alerts_in_uploads(uploads)] == ["alert Dead (group platform)"] * 2
     assert dead_alerts_in_uploads(uploads[:1])[0].problem == f"rule file {rule_path} is not uploaded"
+    # While some upload's path is not known yet (first preview), the rule file may be that one.
+    assert dead_alerts_in_uploads([uploads[0], {"file": UNKNOWN, "content": UNKNOWN}]) == []
     assert dead_alerts_in_uploads([{"file": "/etc/redis.conf", "content": "port 6379\n"}]) is None
 
 
-def test_the_preview_reports_a_dead_alert_as_a_mandatory_stack_finding(shipped_plan):
-    catalog = Catalog.model_validate(shipped_catalog())
-    assert observability_findings(list(shipped_plan), catalog) == []
-    prometheus = shipped_plan.containers()["prometheus"]
-    uploads = [dict(u) for u in prometheus.inputs["uploads"]]
+def _with_rule(plan, alert: str, expr: str) -> list[Recorded]:
+    """The plan with one more alert in the rule file uploaded into the Prometheus container."""
+    prometheus = plan.containers()["prometheus"]
+    uploads = copy.deepcopy(prometheus.inputs["uploads"])
     rules_upload = next(u for u in uploads if u["file"].endswith(".rules.yml"))
     rules = yaml.safe_load(rules_upload["content"])
-    rules["groups"][0]["rules"].append({"alert": "GhostDown", "expr": 'up{job="ghost"} == 0'})
+    rules["groups"][0]["rules"].append({"alert": alert, "expr": expr})
     rules_upload["content"] = yaml.safe_dump(rules)
-    changed = type(prometheus)(**{**prometheus.__dict__, "inputs": {**prometheus.inputs, "uploads": uploads}})
-    findings = observability_findings([changed], catalog)
-    assert findings and all(f.policy == "no-dead-alert" and f.enforcement == "mandatory" for f in findings)
-    assert "GhostDown" in findings[0].message
+    changed = dataclasses.replace(prometheus, inputs={**prometheus.inputs, "uploads": uploads})
+    return [changed if r.urn == prometheus.urn else r for r in plan]
 
 
-def test_the_preview_flags_a_scrape_target_prometheus_cannot_reach(tmp_path):
+def test_no_dead_alert_fires_on_the_prometheus_container_that_loads_the_rule(shipped_plan):
+    assert check_stack("no-dead-alert", stack_form(shipped_plan)) == []
+    changed = _with_rule(shipped_plan, "GhostDown", 'up{job="ghost"} == 0')
+    findings = check_stack("no-dead-alert", stack_form(changed))
+    prometheus = shipped_plan.containers()["prometheus"].urn
+    # Two dead references in one expression: the unscraped job, and `up` asked of it.
+    assert [urn for urn, _ in findings] == [prometheus, prometheus]
+    assert all(m.startswith("alert GhostDown (group platform): ") for _, m in findings)
+    assert "job 'ghost' is not scraped" in findings[0][1] and "metric 'up' is not produced by job 'ghost'" in findings[1][1]
+    # A metric the job exists for but does not produce is as dead as a missing job.
+    changed = _with_rule(shipped_plan, "WrongSource", 'pg_up{job="redis-exporter"} == 0')
+    assert [m for _, m in check_stack("no-dead-alert", stack_form(changed))] == [
+        "alert WrongSource (group platform): metric 'pg_up' is not produced by job 'redis-exporter' "
+        "(an alert on a metric nothing collects can never fire)"]
+
+
+def test_no_dead_alert_fails_the_preview_over_grpc(policy_pack, shipped_plan):
+    _, shipped = evaluate(policy_pack, list(shipped_plan))
+    assert not [v for v in shipped if v.policy == "no-dead-alert"]
+    _, violations = evaluate(policy_pack, _with_rule(shipped_plan, "GhostDown", 'up{job="ghost"} == 0'))
+    dead = [v for v in violations if v.policy == "no-dead-alert"]
+    assert {(v.enforcement, v.severity, v.urn) for v in dead} == {
+        ("mandatory", "high", shipped_plan.containers()["prometheus"].urn)}
+    assert len(dead) == 2 and all("GhostDown" in v.message for v in dead)
+    assert exit_code(violations) == EXIT_VIOLATION
+
+
+@pytest.fixture(scope="module")
+def exporter_cut_off(tmp_path_factory):
+    """The Redis exporter on the data network only: Prometheus (observability, app, edge) cannot reach it."""
     data = shipped_catalog()
-    data["services"]["rag-context"]["networks"] = ["data"]  # no network in common with prometheus
-    plan = run_plan(data, tmp_path)
-    findings = observability_findings(list(plan), Catalog.model_validate(data))
-    assert [f.policy for f in findings] == ["scrape-target-reachable"]
-    assert "'rag-context'" in findings[0].message
+    data["services"]["redis-exporter"]["networks"] = ["data"]
+    return run_plan(data, tmp_path_factory.mktemp("cut-off"))
+
+
+def test_scrape_target_reachable_flags_a_target_on_no_common_network(shipped_plan, exporter_cut_off):
+    assert check_stack("scrape-target-reachable", stack_form(shipped_plan)) == []
+    assert check_stack("scrape-target-reachable", stack_form(exporter_cut_off)) == [(
+        exporter_cut_off.containers()["redis-exporter"].urn,
+        "scrape job 'redis-exporter' (redis-exporter:9121) shares no network with prometheus, so it is always down")]
+
+
+def test_scrape_target_reachable_flags_a_target_no_container_answers_to(shipped_plan):
+    prometheus = shipped_plan.containers()["prometheus"]
+    uploads = copy.deepcopy(prometheus.inputs["uploads"])
+    config_upload = next(u for u in uploads if u["file"].endswith("prometheus.yml"))
+    config = yaml.safe_load(config_upload["content"])
+    config["scrape_configs"].append({"job_name": "ghost", "static_configs": [{"targets": ["ghost:9999"]}]})
+    config_upload["content"] = yaml.safe_dump(config)
+    changed = dataclasses.replace(prometheus, inputs={**prometheus.inputs, "uploads": uploads})
+    resources = [changed if r.urn == prometheus.urn else r for r in shipped_plan]
+    assert check_stack("scrape-target-reachable", stack_form(resources)) == [
+        (prometheus.urn, "scrape job 'ghost' (ghost:9999): no container answers to 'ghost', so the target is always down")]
+
+
+def test_the_preview_flags_a_scrape_target_prometheus_cannot_reach(policy_pack, shipped_plan, exporter_cut_off):
+    _, shipped = evaluate(policy_pack, list(shipped_plan))
+    assert not [v for v in shipped if v.policy == "scrape-target-reachable"]
+    _, violations = evaluate(policy_pack, list(exporter_cut_off))
+    flagged = [v for v in violations if v.policy == "scrape-target-reachable"]
+    assert [(v.enforcement, v.severity, v.urn) for v in flagged] == [
+        ("advisory", "medium", exporter_cut_off.containers()["redis-exporter"].urn)]
+    assert "'redis-exporter'" in flagged[0].message
+    assert exit_code(violations) == EXIT_OK  # advisory: reported, the preview still passes

@@ -17,7 +17,7 @@ from policies.devtools_policy.registry import RULES
 def test_get_analyzer_info_lists_every_policy_with_its_level(policy_pack):
     info = policy_pack.info()
     assert info.name == "devtools"
-    assert info.version == "0.3.0"  # from PulumiPolicy.yaml, as the engine reads it
+    assert info.version == "0.4.0"  # from PulumiPolicy.yaml, as the engine reads it
     by_name = {p.name: p for p in info.policies}
     assert sorted(by_name) == sorted(r.name for r in RULES)
     for rule in RULES:
@@ -61,14 +61,18 @@ def test_secrets_travel_wrapped_and_do_not_fire(policy_pack, shipped_plan):
 
 def test_analyze_stack_judges_capacity_and_segmentation(policy_pack, shipped_plan):
     policy_pack.configure(resolve({}, policy_pack.info()))
-    assert policy_pack.analyze_stack(shipped_plan) == []
+    shipped = policy_pack.analyze_stack(shipped_plan)
+    # The shipped stack has only its accepted advisories (docs/policies.md), no stack-level one.
+    assert all(v.enforcement == "advisory" and v.urn for v in shipped)
+    baseline = {(v.policy, v.urn is None) for v in shipped}
     resources = copy.deepcopy(list(shipped_plan))
     for r in resources:
         if r.type == CONTAINER and r.name == "postgres":
             r.inputs["memoryReservation"] = r.inputs["memory"] = 14 * 1024
             r.inputs["networksAdvanced"].append({"name": "devtools-edge", "aliases": ["postgres"]})
     found = {(v.policy, v.urn is None) for v in policy_pack.analyze_stack(resources)}
-    assert found == {("memory-capacity", True), ("network-segmentation", False)}
+    assert found - baseline == {("memory-capacity", True), ("network-segmentation", False)}
+    assert baseline <= found
 
 
 def test_policy_config_changes_levels_and_settings(policy_pack, shipped_plan):
@@ -78,7 +82,10 @@ def test_policy_config_changes_levels_and_settings(policy_pack, shipped_plan):
     config = {"all": "advisory", "read-only-root-filesystem": "disabled"}
     policy_pack.configure(resolve(config, info))
     assert {(v.policy, v.enforcement) for v in policy_pack.analyze(redis)} == {("restart-policy", "advisory")}
-    policy_pack.configure(resolve({"memory-capacity": {"hostReserveMiB": 15 * 1024}}, info))
+    assert "volumes-not-shared" in {v.policy for v in policy_pack.analyze_stack(shipped_plan)}
+    # One setting adds a finding (a larger host reserve), another removes one (services allowed to share).
+    policy_pack.configure(resolve({"memory-capacity": {"hostReserveMiB": 15 * 1024},
+                                   "volumes-not-shared": {"allowedServices": ["backup", "redis"]}}, info))
     assert {v.policy for v in policy_pack.analyze_stack(shipped_plan)} == {"memory-capacity"}
     policy_pack.configure(resolve({}, info))
 
@@ -103,14 +110,25 @@ def test_unknown_enforcement_level_is_refused_by_the_client(policy_pack):
 
 
 def test_the_pack_package_runs_on_its_own():
-    """Inside policies/devtools_policy/ only the standard library, the policy SDK and relative imports:
-    the engine runs the pack from policies/ with nothing of the program on the path."""
+    """Inside policies/devtools_policy/ only the standard library, the packages policies/requirements.txt
+    pins (the policy SDK, the YAML and PromQL parsers) and relative imports: the engine runs the pack from
+    policies/ with nothing of the program on the path."""
     import ast
+    import importlib.metadata
+    import re
     import sys
 
     from conftest import ROOT
 
-    allowed = set(sys.stdlib_module_names) | {"pulumi_policy"}
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    lines = (ROOT / "policies" / "requirements.txt").read_text().splitlines()
+    pinned = {normal(line.split("==")[0].strip()) for line in lines if "==" in line and not line.startswith("#")}
+    importable = {module for module, dists in importlib.metadata.packages_distributions().items()
+                  if any(normal(d) in pinned for d in dists)}
+    assert {"pulumi_policy", "yaml", "promql_parser"} <= importable
+    allowed = set(sys.stdlib_module_names) | importable
     for path in sorted((ROOT / "policies" / "devtools_policy").glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

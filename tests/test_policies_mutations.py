@@ -39,7 +39,7 @@ def mandatory(doc: dict) -> set[tuple[str, str]]:
 def test_the_shipped_stack_passes_from_the_command_line():
     result = subprocess.run([sys.executable, "-m", "ops", "preview"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == EXIT_OK, result.stderr
-    assert "policy pack devtools 0.3.0: 29 policies" in result.stdout
+    assert "policy pack devtools 0.4.0: 31 policies" in result.stdout
     assert "0 mandatory violation(s)" in result.stdout
 
 
@@ -50,11 +50,6 @@ def test_restart_no_fails_the_preview(catalog, tmp_path, capsys):
     assert mandatory(doc) == {("restart-policy", "orchestrator")}
 
 
-def test_publishing_postgres_fails_the_preview(catalog, tmp_path, capsys):
-    catalog["services"]["postgres"]["ports"] = ["5432:5432"]
-    code, doc = preview(catalog, tmp_path, capsys)
-    assert code == EXIT_VIOLATION
-    assert mandatory(doc) == {("no-published-ports", "postgres")}
 
 
 def test_switching_redis_persistence_off_fails_the_preview(catalog, tmp_path, capsys):
@@ -119,6 +114,20 @@ def _mutated(plan, service, change):
     change(clone.inputs)
     resources[index] = clone
     return resources
+
+
+def test_publishing_postgres_fails_the_preview(catalog, tmp_path, capsys, policy_pack, plan):
+    """Both layers: the catalog refuses `ports:` on any service but the edge (exit 2, naming the key), and
+    the same port published on the declared container fails the pack (exit 1)."""
+    catalog["services"]["postgres"]["ports"] = ["5432:5432"]
+    code, doc = preview(catalog, tmp_path, capsys)
+    assert code == EXIT_BAD_INPUT
+    assert "services.postgres.ports" in doc["error"] and "nothing was declared" in doc["error"]
+    published = _mutated(plan, "postgres", lambda i: i.__setitem__("ports", [{"internal": 5432, "external": 5432, "ip": "0.0.0.0"}]))
+    _, violations = evaluate(policy_pack, published)
+    assert exit_code(violations) == EXIT_VIOLATION
+    postgres = next(r.urn for r in plan if r.type == CONTAINER and r.name == "postgres")
+    assert {(v.policy, v.urn) for v in violations if v.enforcement == "mandatory"} == {("no-published-ports", postgres)}
 
 
 @pytest.mark.parametrize("service, change, policy", [

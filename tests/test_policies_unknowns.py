@@ -73,14 +73,18 @@ def test_no_resource_rule_fires_because_a_value_is_unknown(rule, subjects):
 
 @pytest.mark.parametrize("rule", [r for r in RULES if r.stack], ids=lambda r: r.name)
 def test_no_stack_rule_fires_because_a_value_is_unknown(rule, shipped_plan):
+    """With each value of the stack in turn unknown, no finding beyond the shipped stack's own (the accepted
+    advisories of docs/policies.md; a mandatory rule has none there)."""
     resources = stack_form(shipped_plan)
-    assert check_stack(rule.name, resources) == []
+    baseline = set(check_stack(rule.name, resources))
+    assert not baseline or rule.enforcement == "advisory"
     judged = [i for i, r in enumerate(resources) if r.type in (CONTAINER, DROPLET, "docker:index/network:Network")]
     for i in judged:
         for path in _paths(resources[i].props):
             changed = list(resources)
             changed[i] = dataclasses.replace(resources[i], props=_with_unknown(dict(resources[i].props), path))
-            assert check_stack(rule.name, changed) == [], (rule.name, resources[i].name, path)
+            found = set(check_stack(rule.name, changed))
+            assert found <= baseline, (rule.name, resources[i].name, path, found - baseline)
 
 
 def test_rules_still_judge_what_is_known(subjects):

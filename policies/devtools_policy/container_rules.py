@@ -221,7 +221,7 @@ def docker_socket(_type: str, props: Mapping[str, Any], config: Mapping[str, Any
             continue
         if not _service_allowed(props, config):
             found.append(f"mounts the Docker socket ({mount.source}): root on the host for anyone in the container")
-        elif not mount.read_only:
+        elif mount.read_only is False:
             found.append(f"mounts the Docker socket ({mount.source}) writable")
     return found
 
@@ -294,7 +294,7 @@ def sensitive_host_mounts(_type: str, props: Mapping[str, Any], config: Mapping[
             continue
         if posixpath.normpath(mount.source) in DOCKER_SOCKETS:
             continue  # judged by the docker-socket rule
-        if not mount.read_only:
+        if mount.read_only is False:
             found.append(f"mounts host directory {mount.source} writable")
         elif not _service_allowed(props, config, "readOnlyAllowedServices"):
             found.append(f"mounts host directory {mount.source} (read-only)")

@@ -1,7 +1,8 @@
 """No dead alert: every metric and every `job` an expression uses must come from a scrape job.
 
 A pure function over the rendered Prometheus configuration and rule files (as parsed
-YAML), so the tests, the offline preview and the policy pack share one definition.
+YAML), so the tests and the policy pack (stack policy `no-dead-alert`, see
+monitoring_rules.py) share one definition.
 An alert on a metric that nothing collects can never fire; this is what went wrong
 in the audited setup, whose Postgres, Redis and container alerts watched nothing.
 """
@@ -10,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import promql_parser
-import yaml
 
 from .metric_sources import matches, produced_by
+from .prometheus_files import parse_yaml, prometheus_files
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,10 @@ def scrape_jobs(prometheus_config: Mapping[str, Any]) -> dict[str, tuple[str, ..
     return jobs
 
 
-def _selectors(expr: str) -> list[promql_parser.VectorSelector]:
-    found: list[promql_parser.VectorSelector] = []
-
-    def visit(node: object) -> None:
-        if isinstance(node, promql_parser.VectorSelector):
-            found.append(node)
-
-    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
-    return found
+@dataclass(frozen=True)
+class _Selector:
+    jobs: tuple[str, ...]   # values of `job="..."` matchers
+    metric: str | None      # the metric name, None for a selector on labels only
 
 
 def _metric_name(selector: promql_parser.VectorSelector) -> str | None:
@@ -63,6 +60,21 @@ def _metric_name(selector: promql_parser.VectorSelector) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _selectors(expr: str) -> tuple[_Selector, ...]:
+    """The vector selectors of an expression (ValueError if it does not parse); cached, as a stack
+    policy judges the same rules on every call of a preview."""
+    found: list[_Selector] = []
+
+    def visit(node: object) -> None:
+        if isinstance(node, promql_parser.VectorSelector):
+            jobs = tuple(m.value for m in node.matchers.matchers if m.name == "job" and m.op == promql_parser.MatchOp.Equal)
+            found.append(_Selector(jobs, _metric_name(node)))
+
+    promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
+    return tuple(found)
+
+
 def dead_references(where: str, expr: str, jobs: Mapping[str, tuple[str, ...]]) -> list[DeadReference]:
     """What in one PromQL expression no configured scrape job produces."""
     try:
@@ -71,18 +83,15 @@ def dead_references(where: str, expr: str, jobs: Mapping[str, tuple[str, ...]]) 
         return [DeadReference(where, f"expression does not parse: {exc}")]
     dead: list[DeadReference] = []
     for selector in selectors:
-        job_names = [m.value for m in selector.matchers.matchers
-                     if m.name == "job" and m.op == promql_parser.MatchOp.Equal]
-        for job in job_names:
+        for job in selector.jobs:
             if job not in jobs:
                 dead.append(DeadReference(where, f"job {job!r} is not scraped (jobs: {', '.join(sorted(jobs))})"))
-        metric = _metric_name(selector)
-        if metric is None:
+        if selector.metric is None:
             continue
-        candidates = [jobs[j] for j in job_names if j in jobs] if job_names else list(jobs.values())
-        if not any(matches(metric, produced) for produced in candidates):
-            scope = f"job {job_names[0]!r}" if job_names else "any scrape job"
-            dead.append(DeadReference(where, f"metric {metric!r} is not produced by {scope}"))
+        candidates = [jobs[j] for j in selector.jobs if j in jobs] if selector.jobs else list(jobs.values())
+        if not any(matches(selector.metric, produced) for produced in candidates):
+            scope = f"job {selector.jobs[0]!r}" if selector.jobs else "any scrape job"
+            dead.append(DeadReference(where, f"metric {selector.metric!r} is not produced by {scope}"))
     return dead
 
 
@@ -99,27 +108,18 @@ def dead_alerts(prometheus_config: Mapping[str, Any], rule_files: Iterable[Mappi
     return dead
 
 
-def _parse_yaml(text: object) -> Any:
-    if not isinstance(text, str):
-        return None  # a secret or an unknown value: not a config file
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return None
-
-
-def dead_alerts_in_uploads(uploads: Iterable[Mapping[str, Any]]) -> list[DeadReference] | None:
+def dead_alerts_in_uploads(uploads: Iterable[Any]) -> list[DeadReference] | None:
     """The check over one container's uploaded files (`file`, `content`), as a stack policy sees them.
 
-    Returns None when the container carries no Prometheus configuration.
+    Returns None when the container carries no Prometheus configuration. A rule file whose content
+    is not known yet is not judged; a rule file counts as missing only when every path is known.
     """
-    files = {u.get("file"): u.get("content") for u in uploads}
-    for content in files.values():
-        config = _parse_yaml(content)
-        if isinstance(config, dict) and "scrape_configs" in config:
-            rule_paths = config.get("rule_files") or []
-            missing = [p for p in rule_paths if p not in files]
-            dead = [DeadReference("prometheus.yml", f"rule file {p} is not uploaded") for p in missing]
-            rules = [_parse_yaml(files[p]) or {} for p in rule_paths if p in files]
-            return dead + dead_alerts(config, rules)
-    return None
+    found = prometheus_files(uploads)
+    if found is None:
+        return None
+    rule_paths = [p for p in found.config.get("rule_files") or [] if isinstance(p, str)]
+    missing = [p for p in rule_paths if p not in found.files] if found.all_paths_known else []
+    dead = [DeadReference("prometheus.yml", f"rule file {p} is not uploaded") for p in missing]
+    parsed = [parse_yaml(found.files[p]) for p in rule_paths if p in found.files]
+    rules = [r for r in parsed if isinstance(r, dict)]
+    return dead + dead_alerts(found.config, rules)

@@ -79,8 +79,12 @@ def uploads(props: Mapping[str, Any]) -> list[Upload]:
 class HostMount:
     source: Any          # host path, or UNKNOWN
     target: Any          # path in the container
-    read_only: bool
+    read_only: Any       # True, False, or UNKNOWN (compare with `is`)
     propagation: Any = None
+
+
+def _read_only(flag: Any) -> Any:
+    return UNKNOWN if is_unknown(flag) else flag is True
 
 
 def host_mounts(props: Mapping[str, Any]) -> list[HostMount]:
@@ -88,12 +92,12 @@ def host_mounts(props: Mapping[str, Any]) -> list[HostMount]:
     found = []
     for volume in as_list(props.get("volumes")):
         if isinstance(volume, Mapping) and volume.get("hostPath") is not None:
-            found.append(HostMount(volume["hostPath"], volume.get("containerPath"), volume.get("readOnly") is True))
+            found.append(HostMount(volume["hostPath"], volume.get("containerPath"), _read_only(volume.get("readOnly"))))
     for mount in as_list(props.get("mounts")):
         if isinstance(mount, Mapping) and mount.get("type") == "bind":
             options = mount.get("bindOptions")
             propagation = options.get("propagation") if isinstance(options, Mapping) else None
-            found.append(HostMount(mount.get("source", UNKNOWN), mount.get("target"), mount.get("readOnly") is True, propagation))
+            found.append(HostMount(mount.get("source", UNKNOWN), mount.get("target"), _read_only(mount.get("readOnly")), propagation))
     return found
 
 

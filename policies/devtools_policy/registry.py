@@ -12,6 +12,7 @@ from typing import Any
 
 from . import container_rules as c
 from . import host_rules as h
+from . import monitoring_rules as m
 from . import stack_rules as s
 
 MANDATORY, ADVISORY = "mandatory", "advisory"
@@ -193,6 +194,17 @@ RULES: tuple[Rule, ...] = (
          "low", ADVISORY, s.volumes_not_shared, stack=True,
          settings={"allowedServices": {**_SERVICES, "default": [], "description": "services allowed to share"}},
          covers=("KICS shared_volumes_between_containers", "KICS volume_mounted_in_multiple_containers")),
+    Rule("no-dead-alert",
+         "Every alert and recording rule Prometheus loads must watch something it scrapes: each `job` it names is a "
+         "scrape job, each metric is produced by one (policies/devtools_policy/metric_sources.py), and each rule file "
+         "in prometheus.yml is uploaded. Declare `metrics:` for the service that yields the metric in "
+         "config/services.yaml, or fix the rule in components/observability/alert_rules.py.",
+         "high", MANDATORY, m.no_dead_alert, stack=True, covers=("audit: missing alert rules (rules that watch nothing)",)),
+    Rule("scrape-target-reachable",
+         "Every scrape target is a container that shares a network with the Prometheus scraping it (a target it "
+         "cannot reach is always down): put the service or prometheus on a common network (e.g. observability) "
+         "in config/services.yaml.",
+         "medium", ADVISORY, m.scrape_target_reachable, stack=True),
 )
 
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

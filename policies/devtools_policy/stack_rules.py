@@ -20,7 +20,7 @@ from .docker import (
 )
 from .host_rules import DROPLET
 from .sizes import SIZES
-from .values import as_list, is_unknown
+from .values import UNKNOWN, as_list, is_unknown
 
 MIB = 1024**2
 GIB = 1024**3
@@ -38,7 +38,7 @@ class StackResource:
 Finding = tuple[str | None, str]
 
 
-def _containers(resources: Sequence[StackResource]) -> list[StackResource]:
+def container_resources(resources: Sequence[StackResource]) -> list[StackResource]:
     return [r for r in resources if r.type == CONTAINER]
 
 
@@ -73,7 +73,7 @@ def memory_capacity(resources: Sequence[StackResource], config: Mapping[str, Any
     size, found = _droplet_size(resources)
     if size is None:
         return found
-    containers = _containers(resources)
+    containers = container_resources(resources)
     reserve = float(config.get("hostReserveMiB", 1536)) * MIB
     factor = float(config.get("limitOvercommitFactor", 1.5))
     allocatable = size.memory_bytes - reserve
@@ -92,7 +92,7 @@ def cpu_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) 
     size, found = _droplet_size(resources)
     if size is None:
         return found
-    containers = _containers(resources)
+    containers = container_resources(resources)
     reserve = float(config.get("hostReserveCpus", 0.0))
     factor = float(config.get("limitOvercommitFactor", 2.0))
     allocatable = size.vcpus - reserve
@@ -107,7 +107,7 @@ def cpu_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) 
     return found
 
 
-def _network_names(resources: Sequence[StackResource]) -> tuple[dict[str, str], dict[str, StackResource]]:
+def network_names(resources: Sequence[StackResource]) -> tuple[dict[str, str], dict[str, StackResource]]:
     """Docker network name -> catalog network name, and catalog name -> the Network resource."""
     by_docker_name, by_logical = {}, {}
     for r in resources:
@@ -122,10 +122,12 @@ def _network_names(resources: Sequence[StackResource]) -> tuple[dict[str, str], 
     return by_docker_name, by_logical
 
 
-def _joined(container: StackResource, by_docker_name: dict[str, str], by_urn: dict[str, str]) -> set[str] | None:
+def joined_networks(container: StackResource, by_docker_name: dict[str, str], by_urn: dict[str, str]) -> set[str] | None:
     """Catalog networks a container joins; None when it cannot be told yet."""
     joined = set()
-    for entry in as_list(container.props.get("networksAdvanced")):
+    entries = container.props.get("networksAdvanced")
+    # A list not known as a whole is read like one entry whose name is not known.
+    for entry in [UNKNOWN] if is_unknown(entries) else as_list(entries):
         name = entry.get("name") if isinstance(entry, Mapping) else None
         if isinstance(name, str):
             joined.add(by_docker_name.get(name, name))
@@ -145,14 +147,14 @@ def network_segmentation(resources: Sequence[StackResource], config: Mapping[str
     on both tiers (e.g. the orchestrator: edge + app + data) are the application tier in between.
     """
     edge_net, data_net = config.get("edgeNetwork", "edge"), config.get("dataNetwork", "data")
-    by_docker_name, by_logical = _network_names(resources)
+    by_docker_name, by_logical = network_names(resources)
     by_urn = {r.urn: logical for logical, r in by_logical.items()}
     found: list[Finding] = []
     data = by_logical.get(data_net)
     if data is not None and data.props.get("internal") is not True and not is_unknown(data.props.get("internal")):
         found.append((data.urn, f"the {data_net} network is not internal, so its containers have a route out of the host"))
-    for c in _containers(resources):
-        joined = _joined(c, by_docker_name, by_urn)
+    for c in container_resources(resources):
+        joined = joined_networks(c, by_docker_name, by_urn)
         if joined is None:
             continue
         name = service_name(c.props, c.name)
@@ -167,13 +169,13 @@ def volumes_not_shared(resources: Sequence[StackResource], config: Mapping[str, 
     """A host directory written by two containers: one can corrupt or read the other's data."""
     allowed = set(config.get("allowedServices") or [])
     users: dict[str, list[tuple[StackResource, bool]]] = defaultdict(list)
-    for c in _containers(resources):
+    for c in container_resources(resources):
         for mount in host_mounts(c.props):
             if isinstance(mount.source, str):
                 users[mount.source.rstrip("/")].append((c, mount.read_only))
     found: list[Finding] = []
     for source, mounted in sorted(users.items()):
-        writers = [c for c, read_only in mounted if not read_only]
+        writers = [c for c, read_only in mounted if read_only is False]  # an unknown flag is not a known writer
         if len(mounted) > 1 and writers:
             others = [service_name(c.props, c.name) for c, _ in mounted]
             for c, _ in mounted:

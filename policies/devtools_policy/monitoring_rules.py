@@ -1,0 +1,83 @@
+"""Stack rules on monitoring: Prometheus's alerts watch something it scrapes, and it can reach its targets.
+
+Both read what the Prometheus container receives (its uploaded prometheus.yml and rule files) and,
+for reachability, the networks every container joins, so they judge the declared stack itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .dead_alerts import dead_alerts_in_uploads
+from .docker import service_name
+from .prometheus_files import prometheus_files, static_targets
+from .stack_rules import Finding, StackResource, container_resources, joined_networks, network_names
+from .values import UNKNOWN, as_list, is_unknown
+
+# Hosts that name the scraping container itself.
+LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def no_dead_alert(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
+    """An alert on a metric nothing collects can never fire: reported on the container that loads it."""
+    found: list[Finding] = []
+    for c in container_resources(resources):
+        for reference in dead_alerts_in_uploads(as_list(c.props.get("uploads"))) or []:
+            found.append((c.urn, f"{reference} (an alert on a metric nothing collects can never fire)"))
+    return found
+
+
+def _answers_to(container: StackResource, host: str) -> bool | None:
+    """Whether the container has `host` as a network alias; None while that cannot be told yet."""
+    entries = container.props.get("networksAdvanced")
+    if is_unknown(entries):
+        return None
+    unsure = False
+    for entry in as_list(entries):
+        aliases = entry.get("aliases") if isinstance(entry, Mapping) else UNKNOWN
+        if is_unknown(aliases):
+            unsure = True
+            continue
+        if host in as_list(aliases):
+            return True
+        unsure = unsure or any(is_unknown(a) for a in as_list(aliases))
+    return None if unsure else False
+
+
+def scrape_target_reachable(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
+    """Every static scrape target is a container that shares a network with the Prometheus scraping it.
+
+    A target on no common network (or that no container answers to) is down forever, and every alert
+    on its job's `up` fires for a fault that is only a wiring mistake.
+    """
+    by_docker_name, by_logical = network_names(resources)
+    by_urn = {r.urn: logical for logical, r in by_logical.items()}
+    all_containers = container_resources(resources)
+    found: list[Finding] = []
+    for scraper in all_containers:
+        files = prometheus_files(as_list(scraper.props.get("uploads")))
+        if files is None:
+            continue
+        scraper_networks = joined_networks(scraper, by_docker_name, by_urn)
+        scraper_name = service_name(scraper.props, scraper.name)
+        for job, target in static_targets(files.config):
+            host = target.rsplit(":", 1)[0]
+            if host in LOOPBACK:
+                continue
+            answers = {c.urn: _answers_to(c, host) for c in all_containers}
+            targets = [c for c in all_containers if answers[c.urn]]
+            if not targets:
+                if None not in answers.values():
+                    found.append((scraper.urn, f"scrape job {job!r} ({target}): no container answers to {host!r}, "
+                                               f"so the target is always down"))
+                continue
+            if scraper_networks is None:
+                continue
+            target_networks = [joined_networks(c, by_docker_name, by_urn) for c in targets]
+            if None in target_networks or any(scraper_networks & nets for nets in target_networks):
+                continue
+            for c in targets:
+                found.append((c.urn, f"scrape job {job!r} ({target}) shares no network with {scraper_name}, "
+                                     f"so it is always down"))
+    return found

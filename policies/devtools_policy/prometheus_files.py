@@ -1,0 +1,75 @@
+"""Prometheus's files as a container receives them: its configuration and rule files among the uploads.
+
+Shared by the no-dead-alert check and the scrape-target check, which both judge what Prometheus
+will load rather than how the catalog meant it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+# libyaml's parser when PyYAML was built with it (the wheels are): the rule files run to hundreds of rules.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# The key that makes an uploaded file a Prometheus configuration.
+_SCRAPE_KEY = "scrape_configs"
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+
+
+def parse_yaml(text: object) -> Any:
+    """Parsed YAML, or None for text that is not YAML or a value that is not text (unknown, binary).
+
+    Cached by content: a stack policy sees the same files on every call of a preview. The result is
+    shared, so callers read it and never change it.
+    """
+    return _parsed(text) if isinstance(text, str) else None
+
+
+@dataclass(frozen=True)
+class PrometheusFiles:
+    config: Mapping[str, Any]           # the parsed prometheus.yml
+    files: Mapping[str, Any]            # every uploaded file's path -> content (text, or an unknown value)
+    all_paths_known: bool               # False while some upload's path is not known (first preview)
+
+
+def prometheus_files(uploads: Iterable[Any]) -> PrometheusFiles | None:
+    """The uploaded Prometheus configuration (the file with `scrape_configs`), None if there is none."""
+    files: dict[str, Any] = {}
+    all_paths_known = True
+    for upload in uploads:
+        path = upload.get("file") if isinstance(upload, Mapping) else None
+        if not isinstance(path, str):
+            all_paths_known = False
+            continue
+        files[path] = upload.get("content")
+    for content in files.values():
+        if not isinstance(content, str) or _SCRAPE_KEY not in content:
+            continue  # not worth parsing: cannot be a Prometheus configuration
+        config = parse_yaml(content)
+        if isinstance(config, dict) and _SCRAPE_KEY in config:
+            return PrometheusFiles(config, files, all_paths_known)
+    return None
+
+
+def static_targets(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(job name, host:port) of every static scrape target."""
+    found = []
+    for job in config.get("scrape_configs") or []:
+        if not isinstance(job, Mapping):
+            continue
+        for static in job.get("static_configs") or []:
+            for target in (static.get("targets") or []) if isinstance(static, Mapping) else []:
+                if isinstance(target, str):
+                    found.append((str(job.get("job_name")), target))
+    return found

@@ -17,7 +17,7 @@ from policies.devtools_policy.registry import RULES
 def test_get_analyzer_info_lists_every_policy_with_its_level(policy_pack):
     info = policy_pack.info()
     assert info.name == "devtools"
-    assert info.version == "0.4.0"  # from PulumiPolicy.yaml, as the engine reads it
+    assert info.version == "0.5.0"  # from PulumiPolicy.yaml, as the engine reads it
     by_name = {p.name: p for p in info.policies}
     assert sorted(by_name) == sorted(r.name for r in RULES)
     for rule in RULES:

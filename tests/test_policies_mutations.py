@@ -39,7 +39,7 @@ def mandatory(doc: dict) -> set[tuple[str, str]]:
 def test_the_shipped_stack_passes_from_the_command_line():
     result = subprocess.run([sys.executable, "-m", "ops", "preview"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == EXIT_OK, result.stderr
-    assert "policy pack devtools 0.4.0: 31 policies" in result.stdout
+    assert "policy pack devtools 0.5.0: 32 policies" in result.stdout
     assert "0 mandatory violation(s)" in result.stdout
 
 

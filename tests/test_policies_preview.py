@@ -57,7 +57,7 @@ def test_json_is_a_synonym_of_format_json(capsys, sarif_and_json):
     code, out, _ = run(capsys, "--json")
     assert code == EXIT_OK
     doc = json.loads(out)
-    assert doc["policyPack"] == {"name": "devtools", "version": "0.4.0"}
+    assert doc["policyPack"] == {"name": "devtools", "version": "0.5.0"}
     assert doc["violations"] == sarif_and_json["json"]["violations"]
     assert "[secret]" in json.dumps(doc) and "changeme" not in json.dumps(doc)
 

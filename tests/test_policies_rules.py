@@ -398,6 +398,18 @@ def test_read_only_root(shipped):
     assert check("read-only-root-filesystem", CONTAINER, props) == []
 
 
+def test_uploads_need_writable_root(shipped):
+    props = container(shipped, "redis")  # receives redis.conf and the ACL file
+    assert check("uploads-need-writable-root", CONTAINER, props) == []
+    props["readOnly"] = True
+    assert check("uploads-need-writable-root", CONTAINER, props) == [
+        "the root filesystem is read-only, so Docker cannot upload "
+        + ", ".join(u["file"] for u in props["uploads"]) + " into it"]
+    bare = container(shipped, "node-exporter")  # read-only and given no files: fine
+    assert bare["readOnly"] is True and not bare.get("uploads")
+    assert check("uploads-need-writable-root", CONTAINER, bare) == []
+
+
 # --- host ---
 
 def test_droplet_backups_monitoring(shipped):

@@ -348,6 +348,20 @@ def default_cgroup(_type: str, props: Mapping[str, Any], _config: Mapping[str, A
 
 
 @container_rule
+def uploads_need_writable_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    """Docker copies uploaded files into the container before it starts, and refuses to write a
+    read-only root filesystem: such a container fails on `pulumi up`, after the preview passed."""
+    if props.get("readOnly") is not True:
+        return []
+    uploads = props.get("uploads")
+    if is_unknown(uploads) or not uploads:
+        return []
+    files = [u.get("file") for u in uploads if isinstance(u, Mapping)]
+    shown = ", ".join(f for f in files if isinstance(f, str)) or "its files"
+    return [f"the root filesystem is read-only, so Docker cannot upload {shown} into it"]
+
+
+@container_rule
 def read_only_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     value = props.get("readOnly")
     if is_unknown(value) or value is True:

@@ -145,6 +145,10 @@ RULES: tuple[Rule, ...] = (
     Rule("default-cgroup",
          "Leave containers in Docker's own cgroup: remove cgroup_parent.",
          "low", MANDATORY, c.default_cgroup, covers=("CIS 5.25", "KICS cgroup_not_default")),
+    Rule("uploads-need-writable-root",
+         "A container that receives files (configs, secrets) cannot have a read-only root filesystem: Docker "
+         "refuses to upload into it and the deploy fails. Drop read_only: true from the service, or give it no files.",
+         "high", MANDATORY, c.uploads_need_writable_root),
     Rule("read-only-root-filesystem",
          "Prefer a read-only root filesystem (read_only: true in the catalog) with the writable paths on volumes.",
          "low", ADVISORY, c.read_only_root, covers=("CIS 5.13",)),

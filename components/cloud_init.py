@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-import yaml
-
+from components.model import dump_yaml
 from components.settings import Settings
 
 DATA_ROOT = "/mnt/devtools-data"
@@ -75,4 +74,4 @@ def render_cloud_init(settings: Settings, volume_name: str) -> str:
             ["systemctl", "reload", "ssh"],
         ],
     }
-    return "#cloud-config\n" + yaml.safe_dump(config, sort_keys=False, width=1000)
+    return "#cloud-config\n" + dump_yaml(config, width=1000)

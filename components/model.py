@@ -55,6 +55,14 @@ _UniqueKeyLoader.add_constructor(
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 
+# libyaml's emitter when PyYAML was built with it: rule files grow with the catalog.
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+def dump_yaml(document: Any, width: int = 200) -> str:
+    """A config file's YAML, keys in the order the renderer built them."""
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=width, allow_unicode=True)
+
 
 def display_path(path: Path) -> str:
     """A path as an error message shows it: relative to the project when inside it."""

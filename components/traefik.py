@@ -12,10 +12,9 @@ catalog route).
 
 from __future__ import annotations
 
-import yaml
-
 from components.catalog import Catalog, RateLimit, Service
 from components.errors import Problem
+from components.model import dump_yaml
 from components.settings import Settings
 
 WEB, WEBSECURE, INTERNAL = "web", "websecure", "internal"
@@ -51,7 +50,7 @@ def routed(catalog: Catalog) -> dict[str, Service]:
 
 def _dump(document: dict) -> str:
     header = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
-    return header + yaml.safe_dump(document, sort_keys=False, width=1000)
+    return header + dump_yaml(document, width=1000)
 
 
 def _dynamic_file(catalog: Catalog, service: Service) -> str | None:

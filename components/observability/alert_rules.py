@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import yaml
-
 from components.catalog import Catalog, Service
 from components.cloud_init import DATA_ROOT
+from components.model import dump_yaml
 from components.observability.scrape import has_job, jobs_producing, produces
 from components.settings import Settings
 
@@ -215,4 +214,4 @@ def rule_groups(catalog: Catalog, settings: Settings) -> dict:
 
 def render_prometheus_rules(catalog: Catalog, service: Service, settings: Settings) -> str:
     header = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
-    return header + yaml.safe_dump(rule_groups(catalog, settings), sort_keys=False, width=200)
+    return header + dump_yaml(rule_groups(catalog, settings), width=200)

@@ -7,9 +7,8 @@ read from the secret files the catalog mounts, never written into this file.
 
 from __future__ import annotations
 
-import yaml
-
 from components.catalog import Catalog, Service
+from components.model import dump_yaml
 from components.service import secret_path
 from components.settings import Settings
 
@@ -72,4 +71,4 @@ def alertmanager_config(service: Service, settings: Settings) -> dict:
 
 def render_alertmanager_yml(catalog: Catalog, service: Service, settings: Settings) -> str:
     header = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
-    return header + yaml.safe_dump(alertmanager_config(service, settings), sort_keys=False, width=200)
+    return header + dump_yaml(alertmanager_config(service, settings), width=200)

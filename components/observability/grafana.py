@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 from components.catalog import Catalog, Service
+from components.model import dump_yaml
 from components.settings import Settings
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
@@ -50,7 +49,7 @@ def datasources(catalog: Catalog) -> dict:
 
 
 def render_grafana_datasources(catalog: Catalog, service: Service, settings: Settings) -> str:
-    return HEADER + yaml.safe_dump(datasources(catalog), sort_keys=False)
+    return HEADER + dump_yaml(datasources(catalog))
 
 
 def dashboard_dirs(catalog: Catalog, grafana: Service) -> list[str]:
@@ -65,4 +64,4 @@ def render_grafana_dashboard_provider(catalog: Catalog, service: Service, settin
          "allowUiUpdates": False, "updateIntervalSeconds": 60, "options": {"path": path}}
         for i, path in enumerate(dashboard_dirs(catalog, service))
     ]
-    return HEADER + yaml.safe_dump({"apiVersion": 1, "providers": providers}, sort_keys=False)
+    return HEADER + dump_yaml({"apiVersion": 1, "providers": providers})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import yaml
-
 from components.catalog import Catalog, Service
+from components.model import dump_yaml
 from components.settings import Settings
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
@@ -48,4 +47,4 @@ def loki_config(service: Service, settings: Settings) -> dict:
 
 
 def render_loki_yaml(catalog: Catalog, service: Service, settings: Settings) -> str:
-    return HEADER + yaml.safe_dump(loki_config(service, settings), sort_keys=False)
+    return HEADER + dump_yaml(loki_config(service, settings))

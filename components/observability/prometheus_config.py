@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-import yaml
-
 from components.catalog import Catalog, Service
 from components.errors import Problem
+from components.model import dump_yaml
 from components.observability.scrape import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scrape_jobs
 from components.settings import Settings
 
@@ -48,7 +47,7 @@ def prometheus_config(catalog: Catalog, prometheus: Service, settings: Settings)
 
 
 def render_prometheus_yml(catalog: Catalog, service: Service, settings: Settings) -> str:
-    return HEADER + yaml.safe_dump(prometheus_config(catalog, service, settings), sort_keys=False)
+    return HEADER + dump_yaml(prometheus_config(catalog, service, settings))
 
 
 def retention_problems(catalog: Catalog, settings: Settings, catalog_file: str, settings_file: str) -> list[Problem]:

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from components.sizes import BACKUP_SURCHARGE, VOLUME_USD_PER_GIB, DropletSize
 from ops.engine import Recorded
+from policies.devtools_policy.docker import CONTAINER
 
-CONTAINER = "docker:index/container:Container"
 MIB = 1024**2
 
 

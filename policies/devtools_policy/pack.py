@@ -62,15 +62,7 @@ def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
         for message in rule.check(args.resource_type, thaw(args.props), rule.config(args.get_config())):
             report(message, None)
 
-    return ResourceValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel(rule.enforcement),
-        config_schema=_schema(rule),
-        severity=Severity(rule.severity),
-        tags=list(rule.covers),
-    )
+    return ResourceValidationPolicy(validate=validate, **_metadata(rule))
 
 
 def _stack_policy(rule: Rule) -> StackValidationPolicy:
@@ -88,15 +80,19 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
         for urn, message in rule.check(resources, rule.config(args.get_config())):
             report(message, urn)
 
-    return StackValidationPolicy(
-        name=rule.name,
-        description=rule.description,
-        validate=validate,
-        enforcement_level=EnforcementLevel(rule.enforcement),
-        config_schema=_schema(rule),
-        severity=Severity(rule.severity),
-        tags=list(rule.covers),
-    )
+    return StackValidationPolicy(validate=validate, **_metadata(rule))
+
+
+def _metadata(rule: Rule) -> dict[str, Any]:
+    """What the engine shows of a policy, the same for resource and stack policies."""
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "enforcement_level": EnforcementLevel(rule.enforcement),
+        "config_schema": _schema(rule),
+        "severity": Severity(rule.severity),
+        "tags": list(rule.covers),
+    }
 
 
 def policies() -> list[Policy]:

@@ -21,6 +21,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 
+from policies.devtools_policy.docker import CONTAINER
+
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 PROJECT = "devtools"
 UNKNOWN = rpc.UNKNOWN
@@ -72,7 +74,7 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"ipAddress": "203.0.113.20", "reservedIpUrn": f"do:reservedip:{name}"}
     if typ == "digitalocean:index/vpc:Vpc":
         return {"urn": f"do:vpc:{name}"}
-    if typ == "docker:index/container:Container" and inputs.get("attach"):
+    if typ == CONTAINER and inputs.get("attach"):
         return {"exitCode": 0}  # a one-shot job that succeeded
     if typ == "command:remote:Command":
         return {"stdout": "28.2.2", "stderr": ""}

@@ -27,8 +27,8 @@ from ops.dotenv import read_env_file
 from ops.engine import Recorded, run_program
 from ops.stackfile import read_stack_config
 from ops.validate_env import env_key
+from policies.devtools_policy.docker import CONTAINER
 
-CONTAINER = "docker:index/container:Container"
 EXIT_SAME, EXIT_DRIFT, EXIT_ERROR = 0, 1, 2
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from pulumi.runtime import rpc
 
 from ops.engine import Recorded, is_unknown
+from policies.devtools_policy.docker import CONTAINER
 
 MASK = "[secret]"
 UNKNOWN_TEXT = "[unknown]"
@@ -57,7 +58,7 @@ def to_json(resources: list[Recorded], violations: list[Violation], extra: dict[
 def _summary(r: Recorded) -> str:
     """One line on what matters about a resource, for the tree."""
     i = masked(r.inputs)
-    if r.type == "docker:index/container:Container":
+    if r.type == CONTAINER:
         nets = ",".join(n.get("name", "?").removeprefix("devtools-") for n in i.get("networksAdvanced", []))
         health = "health ok" if i.get("healthcheck") else "NO HEALTHCHECK"
         ports = ",".join(f"{p.get('external')}->{p.get('internal')}" for p in i.get("ports", []) or [])

@@ -10,10 +10,10 @@ from typing import Any
 from ops.analyzer import PackInfo
 from ops.engine import PROGRAM_DIR, Recorded
 from ops.plan import Violation
+from policies.devtools_policy.docker import CONTAINER
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}
-CONTAINER = "docker:index/container:Container"
 _ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2, "disabled": 3}
 
 

@@ -16,9 +16,9 @@ from components.inputs import load_inputs
 from ops.engine import PROJECT, Recorded, run_program
 from ops.rotation import Context, Procedure, consumers, procedure
 from ops.stackfile import read_stack_config
+from policies.devtools_policy.docker import CONTAINER
 
 PASSWORD = "random:index/randomPassword:RandomPassword"
-CONTAINER = "docker:index/container:Container"
 
 
 def add_arguments(parser) -> None:

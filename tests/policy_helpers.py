@@ -10,7 +10,6 @@ from policies.devtools_policy.registry import BY_NAME
 from policies.devtools_policy.stack_rules import StackResource
 from policies.devtools_policy.values import from_wire
 
-CONTAINER = "docker:index/container:Container"
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
 

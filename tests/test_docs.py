@@ -33,3 +33,26 @@ def test_readme_lists_the_set_secret_command_for_every_external_secret():
     catalog = load_catalog(ROOT / "config" / "services.yaml")
     missing = [key for key in secret_config_keys(catalog) if f"pulumi config set --secret devtools:{key}\n" not in text]
     assert not missing, f"README's deploy section lacks: {missing}"
+
+
+def test_every_path_the_docs_name_exists():
+    import re
+
+    for doc in [README, *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text()
+        for path in set(re.findall(r"`((?:components|ops|policies|config|tests|bench|scripts|docs)/[\w./-]+)`", text)):
+            if "<" in path or "*" in path:
+                continue
+            assert (ROOT / path.rstrip("/")).exists(), f"{doc.name} names {path}, which does not exist"
+
+
+def test_architecture_module_map_lists_every_module():
+    import re
+    import subprocess
+
+    tracked = subprocess.run(["git", "ls-files", "__main__.py", "components", "ops", "policies", "bench"],
+                             cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    modules = {f for f in tracked if f.endswith(".py") and not f.endswith("__init__.py")}
+    text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()
+    listed = set(re.findall(r"^\| `([\w./-]+\.py)` \|", text, re.M))
+    assert listed == modules, f"missing: {sorted(modules - listed)}; gone: {sorted(listed - modules)}"

@@ -19,16 +19,19 @@ class ScrapeJob:
     path: str
 
 
+def job_of(catalog: Catalog, name: str) -> ScrapeJob | None:
+    """The scrape job of one service, or None when it exposes no metrics (or is not in the catalog)."""
+    svc = catalog.services.get(name)
+    if svc is None or svc.metrics is None:
+        return None
+    port = svc.metrics.port or svc.port
+    if port is None:
+        return None  # cross_check reports a metrics endpoint without a port
+    return ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path)
+
+
 def scrape_jobs(catalog: Catalog) -> list[ScrapeJob]:
-    jobs = []
-    for name, svc in catalog.services.items():
-        if svc.metrics is None:
-            continue
-        port = svc.metrics.port or svc.port
-        if port is None:
-            continue  # cross_check reports a metrics endpoint without a port
-        jobs.append(ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path))
-    return jobs
+    return [job for name in catalog.services if (job := job_of(catalog, name)) is not None]
 
 
 def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
@@ -36,7 +39,7 @@ def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
 
 
 def has_job(catalog: Catalog, name: str) -> bool:
-    return any(job.job == name for job in scrape_jobs(catalog))
+    return job_of(catalog, name) is not None
 
 
 def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[ScrapeJob]:
@@ -54,5 +57,10 @@ def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
 
 
 def produces(catalog: Catalog, service: str, metric: str) -> bool:
-    """Whether the scrape job of `service` (if any) yields `metric`."""
-    return any(job.job == service for job in jobs_producing(catalog, metric))
+    """Whether the scrape job of `service` (if any) yields `metric`.
+
+    Looked up for the one service, not by scanning every job: the rules and the dashboard
+    ask this for each service, and a scan would make rendering quadratic in the catalog.
+    """
+    job = job_of(catalog, service)
+    return job is not None and matches(metric, produced_by(job.job, job.role))

@@ -6,12 +6,13 @@ import copy
 from typing import Any
 
 from ops.analyzer import to_wire
+
+# The resource types the tests build, re-exported under the names the rules use.
+from policies.devtools_policy.docker import CONTAINER  # noqa: F401
+from policies.devtools_policy.host_rules import DROPLET, FIREWALL  # noqa: F401
 from policies.devtools_policy.registry import BY_NAME
 from policies.devtools_policy.stack_rules import StackResource
 from policies.devtools_policy.values import from_wire
-
-DROPLET = "digitalocean:index/droplet:Droplet"
-FIREWALL = "digitalocean:index/firewall:Firewall"
 
 
 def rule_form(inputs: dict[str, Any]) -> dict[str, Any]:

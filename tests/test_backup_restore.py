@@ -13,7 +13,8 @@ import pytest
 
 from ops import datastore_backup as job
 from tests import dr_drill
-from tests.servers import PostgresServer, free_port, render_config
+from tests.servers import PostgresServer, render_config
+from tests.support.processes import free_port
 
 UTC = dt.UTC
 

@@ -20,7 +20,8 @@ from components.inputs import load_inputs
 from components.service import healthcheck_test
 from components.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
 from ops.stackfile import read_stack_config
-from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream, free_port
+from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
+from tests.support.processes import free_port
 from tests.support.traefik_run import TRAEFIK, RunningTraefik
 
 SIGNED_IN = f"{SESSION_COOKIE}={VALID_SESSION}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import re
-import socket
 import subprocess
 import time
 
@@ -19,14 +18,9 @@ import pytest
 from policy_helpers import rule_form
 
 from policies.devtools_policy.redis import effective_config, persistence_problems
+from tests.support.processes import free_port
 
 # redis-server is installed by scripts/setup-system; without it these tests fail, they do not skip.
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _uploaded(props: dict, file: str) -> str:
@@ -71,7 +65,7 @@ def _served(props: dict, port: int, password: str, tmp_path) -> dict[str, str]:
 @pytest.fixture
 def redis_props(shipped_plan, tmp_path):
     props = copy.deepcopy(rule_form(shipped_plan.containers()["redis"].inputs))
-    port = _free_port()
+    port = free_port()
     # The container's /data is a scratch directory here (Redis changes into it while reading the file).
     conf = next(u for u in props["uploads"] if u["file"].endswith("redis.conf"))
     assert "\ndir /data\n" in conf["content"]

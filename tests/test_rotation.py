@@ -20,7 +20,7 @@ from ops.__main__ import main
 from ops.rotate import contexts
 from ops.rotation import procedure
 from tests.servers import RedisServer, redis_config_for_test
-from tests.support.local_http import free_port
+from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")

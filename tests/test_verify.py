@@ -13,7 +13,7 @@ import yaml
 
 from ops.__main__ import main
 from ops.verify import discover_command, parse_discovery, registered_agents, tunnel_forwards
-from tests.servers import free_port
+from tests.support.processes import free_port
 
 AGENTS = ["cicd", "code-review", "documentation", "feature-dev", "infrastructure", "orchestrator"]
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.local_http import free_port
+from tests.support.processes import free_port, stop
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
@@ -26,12 +26,7 @@ class SshServer:
     log: Path
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop(self.process)
 
 
 def _keygen(path: Path) -> None:

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from tests.support.local_http import free_port
+from tests.support.processes import free_port, stop
 
 TRAEFIK = shutil.which("traefik") or str(Path(sys.executable).parent / "traefik")
 
@@ -136,10 +136,5 @@ class RunningTraefik:
         return "\n".join(parts)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        stop(self.process)
         self.output.close()

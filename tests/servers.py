@@ -215,19 +215,26 @@ def redis_config_for_test(base: Path, port: int) -> tuple[Path, Path]:
     return config, password_file
 
 
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
-    """redis-server on the shipped redis.conf (see redis_config_for_test), started once."""
+@contextmanager
+def running_redis(base: Path) -> Iterator[RedisServer]:
+    """redis-server on the shipped redis.conf (see redis_config_for_test), logins only through its ACL file."""
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed; run scripts/setup-system")
     port = free_port()
-    config, password_file = redis_config_for_test(tmp_path_factory.mktemp("redis"), port)
+    config, password_file = redis_config_for_test(base, port)
     server = RedisServer(config, port, password_file.read_text())
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """One redis-server for the whole session."""
+    with running_redis(tmp_path_factory.mktemp("redis")) as server:
+        yield server
 
 
 @contextmanager

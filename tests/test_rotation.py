@@ -19,7 +19,7 @@ from components.secret_renderers import SECRET_RENDERERS
 from ops.__main__ import main
 from ops.rotate import contexts
 from ops.rotation import procedure
-from tests.servers import RedisServer, redis_config_for_test
+from tests.servers import RedisServer, running_redis
 from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,17 +155,9 @@ def test_postgres_rotation_pipeline_changes_the_role_and_keeps_open_connections(
 
 @pytest.fixture
 def redis(tmp_path):
-    """redis-server on the shipped redis.conf, logins only through its ACL file (as on the droplet)."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is missing: scripts/setup-system installs it")
-    port = free_port()
-    config, password_file = redis_config_for_test(tmp_path, port)
-    server = RedisServer(config, port, password_file.read_text())
-    server.start()
-    try:
+    """A fresh redis-server per test: rotation changes its ACL, which must not leak into other tests."""
+    with running_redis(tmp_path) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def acl_file(server: RedisServer) -> Path:

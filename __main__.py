@@ -2,9 +2,9 @@
 
 import pulumi
 
-from components.errors import InputError
-from components.program import read_inputs
-from components.stack import DevToolsStack
+from catalog.errors import InputError
+from catalog.program import read_inputs
+from targets.droplet.stack import DevToolsStack
 
 try:
     inputs = read_inputs()

@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from components.inputs import load_inputs  # noqa: E402
-from components.traefik import AUTH_SERVICE, dynamic_config, routed, static_config  # noqa: E402
+from catalog.inputs import load_inputs  # noqa: E402
 from ops.stackfile import read_stack_config  # noqa: E402
+from render.traefik import AUTH_SERVICE, dynamic_config, routed, static_config  # noqa: E402
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream  # noqa: E402
 from tests.support.traefik_run import TRAEFIK, RunningTraefik  # noqa: E402
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.sizes import BACKUP_SURCHARGE, VOLUME_USD_PER_GIB, DropletSize
+from catalog.sizes import BACKUP_SURCHARGE, VOLUME_USD_PER_GIB, DropletSize
 from ops.engine import Recorded
 from policies.devtools_policy.docker import CONTAINER
 

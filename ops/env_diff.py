@@ -18,10 +18,10 @@ from pathlib import Path
 
 from pulumi.runtime import rpc
 
-from components.errors import InputError
-from components.inputs import load_inputs
-from components.service import SECRETS_DIR
-from components.settings import NAMESPACE, secret_config_keys
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
+from catalog.services import SECRETS_DIR
+from catalog.settings import NAMESPACE, secret_config_keys
 from ops.deployed_env import ContainerState, RemoteError, SshTarget, read_deployed
 from ops.dotenv import read_env_file
 from ops.engine import Recorded, run_program

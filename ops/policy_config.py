@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from components.errors import InputError, Problem
+from catalog.errors import InputError, Problem
 from ops.analyzer import LEVEL_CODES, PackInfo, PolicySetting
 
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

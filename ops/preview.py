@@ -8,8 +8,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from components.errors import InputError
-from components.inputs import catalog_path, load_inputs
+from catalog.errors import InputError
+from catalog.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
 from ops.capacity import measure
 from ops.engine import PROGRAM_DIR, Recorded, run_program

@@ -11,8 +11,8 @@ from __future__ import annotations
 import sys
 from dataclasses import replace
 
-from components.errors import InputError
-from components.inputs import load_inputs
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
 from ops.engine import PROJECT, Recorded, run_program
 from ops.rotation import Context, Procedure, consumers, procedure
 from ops.stackfile import read_stack_config

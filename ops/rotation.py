@@ -13,9 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from components.catalog import Catalog
-from components.service import secret_path
-from components.settings import NAMESPACE, Settings
+from catalog.services import Catalog, secret_path
+from catalog.settings import NAMESPACE, Settings
 
 ADDRESS = "$(pulumi stack output address --stack {stack})"
 

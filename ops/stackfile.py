@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.catalog import Catalog, load_catalog
-from components.errors import InputError, Problem
-from components.inputs import catalog_path
-from components.model import read_yaml
-from components.settings import NAMESPACE, secret_config_keys
+from catalog.errors import InputError, Problem
+from catalog.inputs import catalog_path
+from catalog.model import read_yaml
+from catalog.services import Catalog, load_catalog
+from catalog.settings import NAMESPACE, secret_config_keys
 from ops.engine import PROGRAM_DIR, config_from_stack_file, fake_secret
 
 

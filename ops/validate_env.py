@@ -15,11 +15,11 @@ import typing
 from collections.abc import Callable
 from pathlib import Path
 
-from components.catalog import Catalog, load_catalog
-from components.errors import InputError, Invalid, Problem
-from components.inputs import catalog_path, load_inputs
-from components.model import read_yaml
-from components.settings import (
+from catalog.errors import InputError, Invalid, Problem
+from catalog.inputs import catalog_path, load_inputs
+from catalog.model import read_yaml
+from catalog.services import Catalog, load_catalog
+from catalog.settings import (
     NAMESPACE,
     Settings,
     check_cidr,

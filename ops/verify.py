@@ -26,8 +26,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from components.catalog import Catalog, load_catalog
-from components.errors import InputError
+from catalog.errors import InputError
+from catalog.services import Catalog, load_catalog
 from ops.engine import PROGRAM_DIR
 
 REGISTRY_SERVICE = "agent-registry"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from components.catalog import Catalog, cross_check
-from components.inputs import load_inputs
-from components.renderers import render
-from components.settings import Settings
+from catalog.inputs import load_inputs
+from catalog.services import Catalog, cross_check
+from catalog.settings import Settings
 from ops.stackfile import read_stack_config
+from render.registry import render
 
 OBSERVABILITY = ("prometheus", "alertmanager", "grafana", "loki", "alloy")
 

@@ -42,7 +42,7 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
 
 def shipped_catalog_and_settings():
     """The shipped catalog and prod settings as the program validates them."""
-    from components.inputs import load_inputs
+    from catalog.inputs import load_inputs
     from ops.stackfile import read_stack_config
 
     config = read_stack_config("prod", None)
@@ -52,7 +52,7 @@ def shipped_catalog_and_settings():
 
 def render_config(service: str, config: str) -> str:
     """A config file of a catalog service, rendered by the program's own renderer."""
-    from components.renderers import RENDERERS
+    from render.registry import RENDERERS
 
     catalog, settings = shipped_catalog_and_settings()
     return RENDERERS[catalog.configs[config].renderer](catalog.services[service], settings)
@@ -196,7 +196,7 @@ def redis_config_for_test(base: Path, port: int) -> tuple[Path, Path]:
     The ACL file is rendered by the program's own secret renderer from a test password.
     Returns (config file, password file).
     """
-    from components.secret_renderers import redis_acl
+    from render.secret_renderers import redis_acl
 
     data = base / "data"
     data.mkdir(parents=True)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import pytest
 import yaml
 
-from components.catalog import Catalog
-from components.cloud_init import DATA_ROOT
-from components.settings import Settings
+from catalog.services import Catalog
+from catalog.settings import Settings
+from render.cloud_init import DATA_ROOT
 from tests.conftest import shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
 

@@ -20,8 +20,8 @@ import boto3
 import pytest
 import yaml
 
-from components.observability.alert_rules import BACKUP_METRIC, START_METRIC
-from components.observability.scrape import scrape_jobs
+from render.observability.alert_rules import BACKUP_METRIC, START_METRIC
+from render.observability.scrape import scrape_jobs
 from tests import dr_drill
 from tests.conftest import shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import yaml
 
-from components.cloud_init import DATA_ROOT
+from render.cloud_init import DATA_ROOT
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 # Installed by scripts/setup-system; a missing binary fails these tests rather than skipping them.

@@ -7,9 +7,9 @@ import json
 import pytest
 
 import ops.engine
-from components.catalog import Catalog, cross_check
-from components.secret_renderers import redis_acl
+from catalog.services import Catalog, cross_check
 from ops.engine import fake_secret
+from render.secret_renderers import redis_acl
 from tests.conftest import Plan, run_plan
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"

@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 import yaml
 
-from components.observability.scrape import unreachable_jobs
 from ops.engine import Recorded
 from ops.preview import EXIT_OK, EXIT_VIOLATION, evaluate, exit_code
 from policies.devtools_policy.dead_alerts import dead_alerts, dead_alerts_in_uploads, dead_references, scrape_jobs
 from policies.devtools_policy.values import UNKNOWN
+from render.observability.scrape import unreachable_jobs
 from tests.conftest import run_plan, shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
 from tests.policy_helpers import check_stack, stack_form

@@ -26,8 +26,8 @@ def test_quick_start_scripts_exist_and_are_executable():
 
 
 def test_readme_lists_the_set_secret_command_for_every_external_secret():
-    from components.catalog import load_catalog
-    from components.settings import secret_config_keys
+    from catalog.services import load_catalog
+    from catalog.settings import secret_config_keys
 
     text = README.read_text()
     catalog = load_catalog(ROOT / "config" / "services.yaml")
@@ -40,7 +40,7 @@ def test_every_path_the_docs_name_exists():
 
     for doc in [README, *sorted((ROOT / "docs").glob("*.md"))]:
         text = doc.read_text()
-        for path in set(re.findall(r"`((?:components|ops|policies|config|tests|bench|scripts|docs)/[\w./-]+)`", text)):
+        for path in set(re.findall(r"`((?:catalog|render|targets|images|ops|policies|config|tests|bench|scripts|docs)/[\w./-]+)`", text)):
             if "<" in path or "*" in path:
                 continue
             assert (ROOT / path.rstrip("/")).exists(), f"{doc.name} names {path}, which does not exist"
@@ -50,7 +50,7 @@ def test_architecture_module_map_lists_every_module():
     import re
     import subprocess
 
-    tracked = subprocess.run(["git", "ls-files", "__main__.py", "components", "ops", "policies", "bench"],
+    tracked = subprocess.run(["git", "ls-files", "__main__.py", "catalog", "render", "targets", "images", "ops", "policies", "bench"],
                              cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     modules = {f for f in tracked if f.endswith(".py") and not f.endswith("__init__.py")}
     text = (ROOT / "docs" / "ARCHITECTURE.md").read_text()

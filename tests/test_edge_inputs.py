@@ -6,14 +6,14 @@ import tomllib
 
 import pytest
 
-from components.catalog import Catalog, cross_check
-from components.errors import InputError
-from components.inputs import load_inputs
-from components.oauth2_proxy import render_oauth2_proxy_cfg
-from components.settings import parse_settings
-from components.traefik import edge_problems
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
+from catalog.services import Catalog, cross_check
+from catalog.settings import parse_settings
 from ops.engine import ProgramFailed
 from ops.stackfile import read_stack_config
+from render.oauth2_proxy import render_oauth2_proxy_cfg
+from render.traefik import edge_problems
 from tests.conftest import run_plan
 
 

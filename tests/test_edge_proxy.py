@@ -16,10 +16,10 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from components.inputs import load_inputs
-from components.service import healthcheck_test
-from components.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
+from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
+from render.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
+from targets.droplet.service import healthcheck_test
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
 from tests.support.processes import free_port
 from tests.support.traefik_run import TRAEFIK, RunningTraefik

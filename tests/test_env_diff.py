@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from components.inputs import load_inputs
-from components.settings import secret_config_keys
+from catalog.inputs import load_inputs
+from catalog.settings import secret_config_keys
 from ops.__main__ import main
 from ops.deployed_env import RemoteError, SshTarget, read_deployed
 from ops.engine import run_program

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.catalog import Catalog, segmentation_problems
+from catalog.services import Catalog, segmentation_problems
 from ops.engine import ProgramFailed
 from tests.conftest import run_plan
 

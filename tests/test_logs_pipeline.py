@@ -9,8 +9,8 @@ import re
 import pytest
 import yaml
 
-from components.errors import InputError
-from components.inputs import load_inputs
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
 from tests.conftest import shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.errors import InputError
-from components.migrations import RUNNER, load_migrations, render_migrations_script
+from catalog.errors import InputError
+from render.migrations import RUNNER, load_migrations, render_migrations_script
 from tests.servers import ROOT, PostgresServer, render_config
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_schema.sql"
@@ -122,7 +122,7 @@ def test_postgres_runs_the_rendered_conf(postgres_server: PostgresServer):
 
 @pytest.mark.parametrize("limit_mb", [1536, 4096, 16384])
 def test_postgres_memory_fits_its_limit(limit_mb: int):
-    from components.postgres_conf import MAX_CONNECTIONS, memory_settings
+    from render.postgres_conf import MAX_CONNECTIONS, memory_settings
 
     memory = memory_settings(limit_mb * 1024**2)
     # Shared memory, one maintenance job and every connection running two sort/hash nodes at once.
@@ -134,7 +134,7 @@ def test_postgres_memory_fits_its_limit(limit_mb: int):
 
 
 def test_postgres_work_mem_has_a_floor():
-    from components.postgres_conf import memory_settings
+    from render.postgres_conf import memory_settings
 
     # On a small limit the per-connection share would be useless; 4 MB is Postgres's own default.
     assert memory_settings(512 * 1024**2)["work_mem"] == 4

@@ -6,10 +6,10 @@ import pytest
 import yaml
 from pulumi.runtime import rpc
 
-from components.cloud_init import DATA_ROOT
-from components.errors import InputError
-from components.inputs import load_inputs
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
+from render.cloud_init import DATA_ROOT
 from tests.conftest import run_plan, shipped_catalog
 
 OBSERVABILITY = ["prometheus", "alertmanager", "grafana", "loki", "alloy", "cadvisor", "node-exporter",

@@ -99,7 +99,7 @@ def test_the_packs_host_reserve_default_matches_the_shipped_stack_setting():
     """The pack's memory-capacity default and the stack's hostMemoryReserve describe the same reserve."""
     import yaml
 
-    from components.units import parse_memory
+    from catalog.units import parse_memory
     from policies.devtools_policy.registry import BY_NAME
 
     stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]

@@ -1,6 +1,6 @@
 """Mutation tests on the real program: break one rule at a time and show the preview names the policy.
 
-Two layers guard the inputs. Catalog validation (components/catalog.py) rejects some mistakes before
+Two layers guard the inputs. Catalog validation (catalog/services.py) rejects some mistakes before
 any resource is declared (exit 2, naming the file and key). The policy pack judges what was declared
 (exit 1, naming the policy), which also covers resources changed in code rather than in the catalog.
 Where the catalog already rejects a mutation, the test shows both layers: the catalog's exit 2, and

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
-from components.catalog import load_catalog
-from components.cloud_init import DATA_ROOT
+from catalog.services import load_catalog
 from ops.engine import is_unknown
+from render.cloud_init import DATA_ROOT
 from tests.conftest import ROOT, run_plan
 
 DROPLET = "digitalocean:index/droplet:Droplet"

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from components.secret_renderers import SECRET_RENDERERS
 from ops.__main__ import main
 from ops.rotate import contexts
 from ops.rotation import procedure
+from render.secret_renderers import SECRET_RENDERERS
 from tests.servers import RedisServer, running_redis
 from tests.support.processes import free_port
 

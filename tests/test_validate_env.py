@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from components.catalog import load_catalog
-from components.settings import secret_config_keys
+from catalog.services import load_catalog
+from catalog.settings import secret_config_keys
 from ops.__main__ import main
 from ops.dotenv import parse_env
 from ops.validate_env import check_env_file, check_stack, env_key, required_keys

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.errors import InputError
-from components.inputs import load_inputs
+from catalog.errors import InputError
+from catalog.inputs import load_inputs
 from ops.__main__ import main
 from ops.engine import ProgramFailed, run_program
 from ops.stackfile import read_stack_config

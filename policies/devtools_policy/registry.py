@@ -51,7 +51,7 @@ RULES: tuple[Rule, ...] = (
     Rule("redis-persistence",
          "Redis must survive a restart with its data: appendonly yes, appendfsync everysec (or always), at least one "
          "`save` rule, and `dir` on a persistent volume, whether set in the uploaded redis.conf or on the command line "
-         "(see components/redis_conf.py).",
+         "(see render/redis_conf.py).",
          "critical", MANDATORY, c.redis_persistence, covers=("audit: Redis persistence not configured (P0)",)),
     Rule("no-hardcoded-credentials",
          "No fallback or stand-in credential in a container's environment, command line or uploaded files "
@@ -154,7 +154,7 @@ RULES: tuple[Rule, ...] = (
          "low", ADVISORY, c.read_only_root, covers=("CIS 5.13",)),
     Rule("droplet-backups-monitoring",
          "The droplet keeps weekly backups and the monitoring agent on (backups=True, monitoring=True in "
-         "components/host.py).",
+         "targets/droplet/host.py).",
          "high", MANDATORY, h.droplet_backups_monitoring, covers=("audit: no disaster recovery plan",)),
     Rule("firewall-no-public-admin-ports",
          "The firewall never opens SSH or a database port to 0.0.0.0/0 or ::/0: list the admins' addresses in "
@@ -202,7 +202,7 @@ RULES: tuple[Rule, ...] = (
          "Every alert and recording rule Prometheus loads must watch something it scrapes: each `job` it names is a "
          "scrape job, each metric is produced by one (policies/devtools_policy/metric_sources.py), and each rule file "
          "in prometheus.yml is uploaded. Declare `metrics:` for the service that yields the metric in "
-         "config/services.yaml, or fix the rule in components/observability/alert_rules.py.",
+         "config/services.yaml, or fix the rule in render/observability/alert_rules.py.",
          "high", MANDATORY, m.no_dead_alert, stack=True, covers=("audit: missing alert rules (rules that watch nothing)",)),
     Rule("scrape-target-reachable",
          "Every scrape target is a container that shares a network with the Prometheus scraping it (a target it "

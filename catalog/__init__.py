@@ -1,0 +1,1 @@
+"""The inputs: the service catalog and the stack settings, as validated models."""

@@ -1,0 +1,285 @@
+"""Per-stack settings (`Pulumi.<stack>.yaml`): typed, validated before anything is declared."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from catalog.errors import InputError, Invalid, Problem
+from catalog.model import MemoryBytes, StrictModel, problems_from_validation
+from catalog.services import Catalog
+from catalog.sizes import SIZES
+from policies.devtools_policy.placeholders import placeholder_reason
+
+NAMESPACE = "devtools"
+HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,63}$", re.I)
+
+
+def _cidr(value: object) -> str:
+    try:
+        network = ipaddress.ip_network(str(value), strict=True)
+    except ValueError:
+        raise Invalid(f"{value!r} is not a CIDR block", "write it like 198.51.100.7/32") from None
+    if network.prefixlen == 0:
+        raise Invalid(f"{value!r} opens SSH to the whole internet", "list only your admins' addresses, e.g. 198.51.100.7/32")
+    return str(network)
+
+
+Cidr = Annotated[str, BeforeValidator(_cidr)]
+
+
+def check_hostname(value: str) -> str:
+    if not HOSTNAME.match(value):
+        raise Invalid(f"{value!r} is not a domain name", "write a fully qualified name such as devtools.acme.io")
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(check_hostname)]
+
+
+def check_email(value: str) -> str:
+    if not EMAIL.match(value):
+        raise Invalid(f"{value!r} is not an e-mail address", "write an address such as ops@acme.io")
+    return value
+
+
+def check_url(value: str) -> str:
+    """An absolute http(s) URL with a host: what every URL setting of the platform is."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"{value!r} is not an http(s) URL", "write it like https://auth.acme.io/realms/devtools")
+    return value
+
+
+def check_cidr(value: str) -> str:
+    return _cidr(value)
+
+
+class Settings(StrictModel):
+    """Everything that differs per stack; keys are camelCase as in `pulumi config set devtools:<key>`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+    catalog: str = "config/services.yaml"
+    region: str
+    droplet_size: str
+    droplet_image: str = "ubuntu-24-04-x64"
+    vpc_ip_range: str = "10.20.0.0/24"
+    volume_size_gb: int = Field(default=100, ge=10, le=16384)
+    domain: str
+    acme_email: str
+    ssh_keys: list[str] = Field(min_length=1)
+    admin_cidrs: list[Cidr] = Field(min_length=1)
+    image_tags: dict[str, str] = {}
+    host_memory_reserve: MemoryBytes = 1536 * 1024**2
+    log_max_size: str = "10m"
+    log_max_files: int = Field(default=5, ge=1, le=100)
+    tags: list[str] = ["devtools", "production"]
+    # --- datastores: backups -----------------------------------------------------------
+    backup_bucket: str = "devtools-backups"
+    backup_retention_days: int = Field(default=14, ge=1, le=3650)
+    backup_interval_hours: int = Field(default=6, ge=1, le=168)
+
+    @field_validator("backup_bucket")
+    @classmethod
+    def _bucket_name(cls, value: str) -> str:
+        if not BUCKET.match(value):
+            raise Invalid(f"{value!r} is not a Spaces bucket name", "use 3-63 lower case letters, digits and hyphens, e.g. devtools-prod-backups")
+        return value
+
+    # Observability: where alerts go (the Slack webhook and SMTP password are catalog secrets),
+    # how long logs are kept, and the LLM token budget an alert guards.
+    alert_email: str | None = None
+    alert_email_from: str | None = None
+    alert_smtp_smarthost: str | None = None
+    alert_smtp_username: str | None = None
+    log_retention_days: int = Field(default=31, ge=1, le=3650)
+    llm_tokens_per_hour_alert: int = Field(default=2_000_000, ge=1)
+
+    @field_validator("alert_email", "alert_email_from")
+    @classmethod
+    def _alert_address(cls, value: str | None) -> str | None:
+        if value is not None and not EMAIL.match(value):
+            raise Invalid(f"{value!r} is not an e-mail address", "write an address such as ops@example.com")
+        return value
+
+    @field_validator("alert_smtp_smarthost")
+    @classmethod
+    def _smarthost(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9.-]+:\d{1,5}$", value):
+            raise Invalid(f"{value!r} is not host:port", "write it like smtp.example.com:587")
+        return value
+
+    @model_validator(mode="after")
+    def _email_needs_smtp(self) -> Settings:
+        if self.alert_email and not (self.alert_email_from and self.alert_smtp_smarthost):
+            raise Invalid("alertEmail is set but alertEmailFrom or alertSmtpSmarthost is missing",
+                          "set devtools:alertEmailFrom and devtools:alertSmtpSmarthost, or remove alertEmail")
+        return self
+
+    # --- Single sign-on in front of every non-public route (oauth2-proxy behind the edge). ---
+    sso_provider: Literal["github", "google", "oidc"] = "github"
+    sso_client_id: str = Field(min_length=1)
+    sso_email_domains: list[Hostname] = []
+    sso_github_org: str | None = None
+    sso_oidc_issuer_url: str | None = None
+
+    @field_validator("sso_oidc_issuer_url")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
+    @field_validator("droplet_size")
+    @classmethod
+    def _known_size(cls, value: str) -> str:
+        if value not in SIZES:
+            raise Invalid(f"droplet size {value!r} is not one this project knows", f"pick one of {', '.join(SIZES)}")
+        return value
+
+    @field_validator("domain")
+    @classmethod
+    def _hostname(cls, value: str) -> str:
+        return check_hostname(value)
+
+    @field_validator("acme_email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        return check_email(value)
+
+    @field_validator("vpc_ip_range")
+    @classmethod
+    def _private_range(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError:
+            raise Invalid(f"{value!r} is not a CIDR block", "write it like 10.20.0.0/24") from None
+        if not network.is_private:
+            raise Invalid(f"{value!r} is not a private range", "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
+        return value
+
+    @property
+    def size(self):
+        return SIZES[self.droplet_size]
+
+
+def secret_config_keys(catalog: Catalog) -> dict[str, str]:
+    """Stack config keys that hold external secrets -> the catalog secret they feed."""
+    return {s.config: name for name, s in catalog.secrets.items() if s.config}
+
+
+def parse_settings(
+    raw: Mapping[str, str],
+    catalog: Catalog,
+    file: str,
+    secret_values: Mapping[str, str | None] | None = None,
+) -> Settings:
+    """Validate a stack's config.
+
+    `raw` maps `devtools:<key>` to the value as Pulumi hands it over (text; objects as
+    JSON). `secret_values` maps each external secret's config key to its value, or None
+    when unset; they are checked for presence and placeholders but never echoed.
+    """
+    problems: list[Problem] = []
+    secret_keys = secret_config_keys(catalog)
+    plain: dict[str, object] = {}
+    for full_key, text in raw.items():
+        namespace, _, key = full_key.partition(":")
+        if namespace != NAMESPACE or key in secret_keys:
+            continue
+        plain[key] = _decode(text)
+        for where, value in _leaves(key, plain[key]):
+            reason = placeholder_reason(value)
+            if reason:
+                problems.append(Problem(file, f"{NAMESPACE}:{where}", f"value {reason}", f"pulumi config set {NAMESPACE}:{key} <real value>"))
+
+    for key, secret in secret_keys.items():
+        if secret_values is None:
+            break
+        value = secret_values.get(key)
+        fix = f"pulumi config set --secret {NAMESPACE}:{key}   (value on stdin or as argument; it is stored encrypted)"
+        if value is None or value == "":
+            problems.append(Problem(file, f"{NAMESPACE}:{key}", f"secret for {secret} is not set", fix))
+        elif (reason := placeholder_reason(value)) is not None:
+            problems.append(Problem(file, f"{NAMESPACE}:{key}", f"secret for {secret} {reason}", fix))
+
+    settings = None
+    try:
+        settings = Settings.model_validate(plain)
+    except ValidationError as exc:
+        for problem in problems_from_validation(exc, file):
+            key = problem.key.split(".")[0]
+            problems.append(
+                Problem(file, f"{NAMESPACE}:{problem.key}", problem.message, _config_fix(key, problem.fix))
+            )
+    if settings is not None:
+        for service in settings.image_tags:
+            if service not in catalog.services:
+                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", "names no service in the catalog", f"use one of {sorted(catalog.services)}"))
+        for service, tag in settings.image_tags.items():
+            if tag == "latest" or not tag:
+                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
+        problems.extend(sso_problems(settings, file))
+    if problems:
+        raise InputError(problems)
+    assert settings is not None
+    return settings
+
+
+def sso_problems(settings: Settings, file: str) -> list[Problem]:
+    """Single sign-on settings that only make sense together."""
+    problems = []
+    if not settings.sso_email_domains and not settings.sso_github_org:
+        # Without a restriction any account of the provider could sign in.
+        problems.append(Problem(file, f"{NAMESPACE}:ssoEmailDomains", "is empty and ssoGithubOrg is unset: any account could sign in",
+                                f"pulumi config set --path '{NAMESPACE}:ssoEmailDomains[0]' acme.io   (or set {NAMESPACE}:ssoGithubOrg)"))
+    if settings.sso_github_org and settings.sso_provider != "github":
+        problems.append(Problem(file, f"{NAMESPACE}:ssoGithubOrg", f"only applies to the github provider, not {settings.sso_provider}",
+                                f"pulumi config rm {NAMESPACE}:ssoGithubOrg, or pulumi config set {NAMESPACE}:ssoProvider github"))
+    if settings.sso_provider == "oidc" and not settings.sso_oidc_issuer_url:
+        problems.append(Problem(file, f"{NAMESPACE}:ssoOidcIssuerUrl", "is required by the oidc provider",
+                                f"pulumi config set {NAMESPACE}:ssoOidcIssuerUrl https://<issuer>"))
+    return problems
+
+
+def _config_fix(key: str, fix: str) -> str:
+    if fix.startswith("add "):
+        return f"pulumi config set {NAMESPACE}:{key} <value>"
+    return fix
+
+
+def _decode(text: str) -> object:
+    """Pulumi passes structured config as JSON text; plain strings stay as they are."""
+    if isinstance(text, str) and text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+    return text
+
+
+def _leaves(prefix: str, value: object):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(f"{prefix}.{k}", v)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(f"{prefix}[{i}]", v)
+    else:
+        yield prefix, value

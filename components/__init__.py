@@ -1,1 +1,0 @@
-"""Pulumi components and the input models they are built from."""

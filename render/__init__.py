@@ -1,0 +1,1 @@
+"""The files each service receives, rendered from (catalog, service, settings): one registry."""

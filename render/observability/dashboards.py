@@ -1,0 +1,102 @@
+"""The platform dashboard, built with the Grafana Foundation SDK: an overview, then one row per service."""
+
+from __future__ import annotations
+
+import json
+
+from grafana_foundation_sdk.builders import dashboard as dash
+from grafana_foundation_sdk.builders import prometheus, stat, timeseries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+from catalog.services import Catalog, Service
+from catalog.settings import Settings
+from render.cloud_init import DATA_ROOT
+from render.observability.alert_rules import HTTP_METRIC
+from render.observability.grafana import PROMETHEUS_UID
+from render.observability.scrape import has_job, produces
+
+DASHBOARD_UID = "devtools-platform"
+PROM = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
+
+
+def _query(expr: str, legend: str, ref: str = "A") -> prometheus.Dataquery:
+    return prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(ref).datasource(PROM)
+
+
+def _timeseries(title: str, unit: str, *queries: prometheus.Dataquery, width: int = 8) -> timeseries.Panel:
+    panel = timeseries.Panel().title(title).unit(unit).datasource(PROM).height(7).span(width)
+    for query in queries:
+        panel = panel.with_target(query)
+    return panel
+
+
+def _stat(title: str, expr: str, legend: str, unit: str = "none", width: int = 4) -> stat.Panel:
+    return stat.Panel().title(title).unit(unit).datasource(PROM).height(4).span(width).with_target(_query(expr, legend))
+
+
+def _overview(builder: dash.Dashboard, catalog: Catalog) -> dash.Dashboard:
+    builder = builder.with_row(dash.Row("Overview")).with_panel(
+        _timeseries("Targets up (1 = up)", "none", _query("up", "{{job}}"), width=12))
+    if has_job(catalog, "node-exporter"):
+        fs = f'job="node-exporter",mountpoint="{DATA_ROOT}"'
+        builder = builder.with_panel(_timeseries(
+            "Host CPU and memory in use", "percentunit",
+            _query('1 - avg(rate(node_cpu_seconds_total{job="node-exporter",mode="idle"}[5m]))', "CPU"),
+            _query('1 - node_memory_MemAvailable_bytes{job="node-exporter"} / node_memory_MemTotal_bytes{job="node-exporter"}',
+                   "memory", "B"), width=6)).with_panel(_timeseries(
+            "Data volume free", "percentunit",
+            _query(f"node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}", "free"), width=6))
+    if has_job(catalog, "postgres-exporter"):
+        builder = builder.with_panel(_stat("Postgres up", 'pg_up{job="postgres-exporter"}', "postgres")).with_panel(
+            _timeseries("Postgres connections", "none",
+                        _query('sum by (datname) (pg_stat_database_numbackends{job="postgres-exporter"})', "{{datname}}"),
+                        width=8))
+    if has_job(catalog, "redis-exporter"):
+        builder = builder.with_panel(_stat("Redis up", 'redis_up{job="redis-exporter"}', "redis")).with_panel(
+            _timeseries("Redis memory and clients", "bytes",
+                        _query('redis_memory_used_bytes{job="redis-exporter"}', "memory used"),
+                        _query('redis_connected_clients{job="redis-exporter"}', "clients", "B"), width=8))
+    return builder
+
+
+def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Service) -> dash.Dashboard:
+    builder = builder.with_row(dash.Row(f"{name} ({spec.role})").collapsed(False))
+    job = f'job="{name}"'
+    if spec.metrics is not None:
+        builder = builder.with_panel(_stat("Up", f"up{{{job}}}", name))
+    if produces(catalog, name, HTTP_METRIC):
+        builder = builder.with_panel(_timeseries(
+            "Request rate", "reqps", _query(f"sum by (status) (rate(http_requests_total{{{job}}}[5m]))", "{{status}}"),
+            width=5)).with_panel(_timeseries(
+            "p95 latency", "s",
+            _query(f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[5m])))", "p95"),
+            width=5)).with_panel(_timeseries(
+            "Error rate (5xx)", "percentunit",
+            _query(f'sum(rate(http_requests_total{{{job},status=~"5.."}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
+                   "errors"), width=5))
+    if has_job(catalog, "cadvisor"):
+        sel = f'job="cadvisor",container_label_devtools_service="{name}"'
+        builder = builder.with_panel(_timeseries(
+            "Memory against limit", "bytes",
+            _query(f"max(container_memory_working_set_bytes{{{sel}}})", "working set"),
+            _query(f"max(container_spec_memory_limit_bytes{{{sel}}})", "limit", "B"), width=6)).with_panel(_timeseries(
+            "CPU against limit", "none",
+            _query(f"sum(rate(container_cpu_usage_seconds_total{{{sel}}}[5m]))", "CPUs used"),
+            _query(f"max(container_spec_cpu_quota{{{sel}}}) / max(container_spec_cpu_period{{{sel}}})", "limit", "B"),
+            width=6)).with_panel(_stat("Restarts (1h)", f"sum(changes(container_start_time_seconds{{{sel}}}[1h]))", name))
+    return builder
+
+
+def platform_dashboard(catalog: Catalog) -> dict:
+    builder = (dash.Dashboard("Dev-Tools platform").uid(DASHBOARD_UID).tags(["devtools", "generated"])
+               .refresh("30s").time("now-6h", "now").readonly())
+    builder = _overview(builder, catalog)
+    for name, spec in catalog.services.items():
+        if spec.long_running:
+            builder = _service_row(builder, catalog, name, spec)
+    return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
+
+
+def render_grafana_dashboard(catalog: Catalog, service: Service, settings: Settings) -> str:
+    return json.dumps(platform_dashboard(catalog), indent=2, sort_keys=True) + "\n"

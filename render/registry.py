@@ -1,0 +1,49 @@
+"""Config files the program renders from the catalog, by the name a catalog `configs:` entry gives."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from catalog.services import Catalog, Service
+from catalog.settings import Settings
+from render.backup_conf import render_backup_conf, render_backup_script
+from render.migrations import render_migrate_runner, render_migrations
+from render.oauth2_proxy import render_oauth2_proxy_cfg
+from render.observability.renderers import OBSERVABILITY_RENDERERS
+from render.postgres_conf import render_postgres_conf
+from render.redis_conf import render_redis_conf
+from render.traefik import render_traefik_dynamic, render_traefik_static
+
+# Renderers that need only their own service and the stack settings.
+Renderer = Callable[[Service, Settings], str]
+
+RENDERERS: dict[str, Renderer] = {
+    "redis_conf": render_redis_conf,
+    "postgres_conf": render_postgres_conf,
+    "migrations": render_migrations,
+    "migrate_runner": render_migrate_runner,
+    "backup_conf": render_backup_conf,
+    "backup_script": render_backup_script,
+    "oauth2_proxy_cfg": render_oauth2_proxy_cfg,
+}
+
+# Renderers that derive their file from the whole catalog: scrape jobs, alert rules and
+# dashboards from every service's metrics; the edge's routes from every service's route.
+CatalogRenderer = Callable[[Catalog, Service, Settings], str]
+
+CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
+    **OBSERVABILITY_RENDERERS,
+    "traefik_static": render_traefik_static,
+    "traefik_dynamic": render_traefik_dynamic,
+}
+
+
+def renderer_names() -> list[str]:
+    return sorted({*RENDERERS, *CATALOG_RENDERERS})
+
+
+def render(renderer: str, catalog: Catalog, service: Service, settings: Settings) -> str:
+    """The text of one config file, by the renderer name its catalog `configs:` entry gives."""
+    if renderer in CATALOG_RENDERERS:
+        return CATALOG_RENDERERS[renderer](catalog, service, settings)
+    return RENDERERS[renderer](service, settings)

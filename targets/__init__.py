@@ -1,0 +1,1 @@
+"""Deployment targets: Pulumi components that turn the validated catalog into resources."""

@@ -1,0 +1,48 @@
+"""The Spaces bucket the backup job ships to, with a lifecycle rule as the retention backstop."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_digitalocean as do
+
+from catalog.settings import Settings
+
+SPACES_KEY_ID = "spaces_access_key_id"
+SPACES_SECRET = "spaces_secret_access_key"
+
+
+class BackupStorage(pulumi.ComponentResource):
+    """A private bucket in the droplet's region.
+
+    The backup job deletes sets older than the retention itself and always keeps the newest;
+    the lifecycle rule expires anything at twice the retention, so the bucket stays bounded
+    even if the job's pruning stopped, without removing the last good backup after one missed run.
+    """
+
+    def __init__(self, name: str, settings: Settings, secrets: dict[str, pulumi.Output[str]],
+                 opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:backups:BackupStorage", name, None, opts)
+        # Spaces keys are separate from the API token; the token stays the provider's usual
+        # digitalocean:token config or DIGITALOCEAN_TOKEN.
+        self.provider = do.Provider(
+            f"{name}-spaces",
+            spaces_access_id=secrets[SPACES_KEY_ID],
+            spaces_secret_key=secrets[SPACES_SECRET],
+            token=pulumi.Config("digitalocean").get_secret("token"),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.bucket = do.SpacesBucket(
+            f"{name}-bucket",
+            name=settings.backup_bucket,
+            region=settings.region,
+            acl="private",
+            force_destroy=False,
+            lifecycle_rules=[do.SpacesBucketLifecycleRuleArgs(
+                enabled=True,
+                abort_incomplete_multipart_upload_days=1,
+                expiration=do.SpacesBucketLifecycleRuleExpirationArgs(days=2 * settings.backup_retention_days),
+            )],
+            # The backups are the way back after losing the droplet: deleting them must be deliberate.
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, protect=True),
+        )
+        self.register_outputs({"bucket": self.bucket.name})

@@ -1,0 +1,1 @@
+"""The droplet target: one DigitalOcean droplet running every service as a Docker container."""

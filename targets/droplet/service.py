@@ -1,0 +1,181 @@
+"""One catalog service rendered as one Docker container on the droplet."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from catalog.services import Healthcheck, Service, secret_path
+from catalog.settings import Settings
+from catalog.units import megabytes
+from render.cloud_init import DATA_ROOT
+
+
+def secret_env(spec: Service) -> dict[str, str]:
+    """`*_FILE` variables pointing at each secret file: the value itself never enters the environment."""
+    return {(m.env or f"{m.source.upper()}_FILE"): secret_path(m.source) for m in spec.secret_mounts}
+
+
+def pinned_image(name: str, spec: Service, settings: Settings) -> str:
+    """The catalog image, with the stack's tag override applied (`imageTags` in stack config)."""
+    tag = settings.image_tags.get(name)
+    if tag is None or "@sha256:" in spec.image:
+        return spec.image
+    repository = spec.image.rsplit(":", 1)[0] if ":" in spec.image.rsplit("/", 1)[-1] else spec.image
+    return f"{repository}:{tag}"
+
+
+def image_version(image: str) -> str:
+    if "@sha256:" in image:
+        return image.split("@", 1)[1][:19]
+    return image.rsplit(":", 1)[1]
+
+
+def _docker_duration(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def healthcheck_test(check: Healthcheck, port: int | None) -> list[str]:
+    if check.test is not None:
+        return list(check.test)
+    return ["CMD", "curl", "-fsS", "--max-time", f"{check.timeout:g}", f"http://127.0.0.1:{port}{check.path}"]
+
+
+def healthy_within(check: Healthcheck) -> int:
+    """Seconds after which a container that is not healthy has failed its deploy."""
+    return math.ceil(check.start_period + check.retries * (check.interval + check.timeout)) + 30
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What a service is plugged into, built once by the stack."""
+
+    provider: pulumi.ProviderResource
+    networks: dict[str, docker.Network]
+    secrets: dict[str, pulumi.Output[str]]
+    settings: Settings
+
+
+class ServiceContainer(pulumi.ComponentResource):
+    def __init__(self, name: str, spec: Service, wiring: Wiring, configs: dict[str, str],
+                 depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:service:Service", name, None, opts)
+        settings = wiring.settings
+        image = pinned_image(name, spec, settings)
+        limits, reservations = spec.deploy.resources.limits, spec.deploy.resources.reservations
+        check = spec.healthcheck
+
+        uploads = [
+            docker.ContainerUploadArgs(file=mount.target, content=configs[mount.source], permissions="0444")
+            for mount in spec.configs
+        ] + [
+            # 0444 as Docker's own secrets: the container is the trust boundary, and images that
+            # drop to an unprivileged user after start (postgres) must still read the file.
+            docker.ContainerUploadArgs(file=secret_path(m.source), content=wiring.secrets[m.source], permissions="0444")
+            for m in spec.secret_mounts
+        ]
+        environment = {**spec.environment, **secret_env(spec)}
+
+        self.container = docker.Container(
+            name,
+            image=image,
+            entrypoints=spec.entrypoint,
+            command=spec.command,
+            envs=[f"{key}={value}" for key, value in environment.items()],
+            uploads=uploads,
+            memory=megabytes(limits.memory),
+            memory_reservation=megabytes(reservations.memory),
+            memory_swap=megabytes(limits.memory),  # no swap on top of the limit
+            cpus=f"{limits.cpus:g}",
+            # Relative weight under contention, from the reservation (1024 = one CPU).
+            cpu_shares=max(2, round(reservations.cpus * 1024)),
+            restart=spec.restart,
+            max_retry_count=5 if spec.restart == "on-failure" else None,
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=healthcheck_test(check, spec.port),
+                interval=_docker_duration(check.interval),
+                timeout=_docker_duration(check.timeout),
+                retries=check.retries,
+                start_period=_docker_duration(check.start_period),
+            ) if check else None,
+            # Wait for healthy on create: with create-before-delete replacement, the old
+            # container keeps serving until the new one is healthy.
+            wait=check is not None,
+            wait_timeout=healthy_within(check) if check else None,
+            must_run=spec.long_running,
+            # A one-shot job: `pulumi up` waits for it to exit; `dependency` then checks its exit code.
+            attach=not spec.long_running,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=wiring.networks[net].name, aliases=[name])
+                for net in spec.networks
+            ],
+            ports=[_port(p) for p in spec.ports],
+            volumes=[
+                docker.ContainerVolumeArgs(host_path=f"{DATA_ROOT}/{volume}", container_path=path, read_only=read_only)
+                for volume, path, read_only in spec.volume_mounts()
+            ] + [
+                # Host paths are mounted as they are, not under the data root.
+                docker.ContainerVolumeArgs(host_path=host, container_path=path, read_only=read_only)
+                for host, path, read_only in spec.host_mounts()
+            ],
+            capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(spec.cap_add) or None),
+            security_opts=["no-new-privileges:true"],
+            read_only=spec.read_only,
+            user=spec.user,
+            init=True,
+            log_driver="json-file",
+            log_opts={"max-size": settings.log_max_size, "max-file": str(settings.log_max_files)},
+            labels=[
+                docker.ContainerLabelArgs(label=label, value=value)
+                for label, value in (
+                    ("devtools.service", name),
+                    ("devtools.role", spec.role),
+                    ("devtools.version", image_version(image)),
+                    ("devtools.stack", pulumi.get_stack()),
+                )
+            ],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                provider=wiring.provider,
+                depends_on=depends_on,
+                # The old container goes before the new one starts when two cannot run at once: a
+                # published host port cannot be bound twice, and two processes writing one data
+                # directory (Postgres, Redis's AOF, Prometheus's TSDB lock) corrupt it or refuse to
+                # start. Stateless services keep create-before-delete: no downtime.
+                delete_before_replace=bool(spec.ports) or spec.writes_state,
+            ),
+        )
+        self.dependency = self.container if spec.long_running else _succeeded(name, self.container)
+        self.register_outputs({"image": image})
+
+
+class JobFailed(Exception):
+    pass
+
+
+def _succeeded(name: str, container: docker.Container) -> pulumi.Output[docker.Container]:
+    """The job's container, once it exited 0: compose's `service_completed_successfully`.
+
+    With attach the provider waits for the container to stop but records a failing exit code
+    without failing the create. Services that depend on the job take this Output in
+    depends_on, so on a non-zero exit they are never created and the update stops here.
+    """
+    def check(code: int | None) -> docker.Container:
+        if code != 0:
+            raise JobFailed(
+                f"job {name} exited with code {code}; its output: ssh to the droplet and run "
+                f"`docker logs $(docker ps -aq --filter label=devtools.service={name} | head -1)`. A fix to its "
+                f"files reruns it on the next `pulumi up`; to rerun it unchanged: `pulumi up --replace <its container URN>`"
+            )
+        return container
+    return container.exit_code.apply(check)
+
+
+def _port(mapping: str) -> docker.ContainerPortArgs:
+    """Compose `HOST:CONTAINER` (optionally `IP:HOST:CONTAINER`)."""
+    parts = mapping.split(":")
+    ip = parts[0] if len(parts) == 3 else "0.0.0.0"
+    return docker.ContainerPortArgs(ip=ip, external=int(parts[-2]), internal=int(parts[-1]))

@@ -1,0 +1,69 @@
+"""DevToolsStack: the whole platform, from the validated inputs."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_docker as docker
+
+from catalog.inputs import Inputs
+from catalog.services import Catalog, published_ports
+from render.registry import render
+from targets.backup_storage import BackupStorage
+from targets.droplet.host import SSH_USER, Host
+from targets.droplet.networks import Networks
+from targets.droplet.service import ServiceContainer, Wiring
+from targets.secrets import Secrets
+
+
+def start_order(catalog: Catalog) -> list[str]:
+    """Services ordered so each comes after everything it depends on (the catalog has no cycles)."""
+    ordered: list[str] = []
+    placed: set[str] = set()
+
+    def place(name: str) -> None:
+        if name in placed:
+            return
+        placed.add(name)
+        for dep in catalog.services[name].dependencies:
+            place(dep)
+        ordered.append(name)
+
+    for name in catalog.services:
+        place(name)
+    return ordered
+
+
+class DevToolsStack(pulumi.ComponentResource):
+    def __init__(self, name: str, inputs: Inputs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:stack:DevToolsStack", name, None, opts)
+        catalog, settings = inputs.catalog, inputs.settings
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.host = Host("host", settings, opts=child, public_ports=published_ports(catalog))
+        self.docker = docker.Provider(
+            "droplet-docker",
+            host=self.host.address.apply(lambda ip: f"ssh://{SSH_USER}@{ip}"),
+            ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"],
+            # No Docker call before cloud-init has installed and started the engine.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.host.docker_ready]),
+        )
+        self.networks = Networks("net", catalog, self.docker, opts=child)
+        self.secrets = Secrets("secrets", catalog, opts=child)
+        wiring = Wiring(self.docker, self.networks.by_name, self.secrets.values, settings)
+
+        self.services: dict[str, ServiceContainer] = {}
+        for svc_name in start_order(catalog):
+            spec = catalog.services[svc_name]
+            configs = {m.source: render(catalog.configs[m.source].renderer, catalog, spec, settings) for m in spec.configs}
+            self.services[svc_name] = ServiceContainer(
+                svc_name,
+                spec,
+                wiring,
+                configs,
+                # A job's `dependency` resolves only once it exited 0 (service_completed_successfully).
+                depends_on=[self.services[dep].dependency for dep in spec.dependencies],
+                opts=child,
+            )
+        # --- datastores: off-droplet backups ---
+        self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
+        self.register_outputs({"address": self.host.address})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from catalog.errors import InputError, Problem
 from catalog.model import PROGRAM_DIR, display_path
-from catalog.services import Catalog, load_catalog
+from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
 from render.observability.checks import observability_problems
-from render.registry import renderer_names
+from render.registry import mount_problems, renderer_names
 from render.traefik import edge_problems
 
 DEFAULT_CATALOG = "config/services.yaml"
@@ -36,17 +36,16 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
     settings_file = f"Pulumi.{stack}.yaml"
     path = catalog_path(raw_config)
     label = display_path(path)
-    problems: list[Problem] = []
-    catalog = None
-    try:
-        catalog = load_catalog(path)
-    except InputError as exc:
-        problems.extend(exc.problems)
+    catalog, found = check_catalog(path)
+    problems: list[Problem] = list(found)
+    # A catalog with invalid entries is still checked as far as its valid ones go, so every
+    # problem is reported in this one pass; only a catalog that cannot be read stops here.
     if catalog is not None:
         for name, config in catalog.configs.items():
             if config.renderer not in renderer_names():
                 problems.append(Problem(label, f"configs.{name}.renderer", f"renderer {config.renderer!r} does not exist",
                                         f"use one of {renderer_names()}"))
+        problems.extend(mount_problems(catalog, label))
         problems.extend(edge_problems(catalog, label))
         try:
             secret_values = {key: raw_config.get(f"{NAMESPACE}:{key}") for key in secret_config_keys(catalog)}
@@ -54,7 +53,8 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
         except InputError as exc:
             problems.extend(exc.problems)
         else:
-            problems.extend(observability_problems(catalog, settings, label, settings_file))
+            if not catalog.invalid:  # its checks ask which services exist: only a whole catalog can say
+                problems.extend(observability_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)
     return Inputs(catalog, settings)

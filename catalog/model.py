@@ -37,6 +37,12 @@ def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: b
         if key_node.tag == "tag:yaml.org,2002:merge":
             continue  # `<<: *anchor` merges defaults; keys written beside it override them
         key = loader.construct_object(key_node, deep=deep)
+        try:
+            hash(key)
+        except TypeError:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be text or a number, not a list or mapping", key_node.start_mark
+            ) from None
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None,
@@ -54,6 +60,9 @@ _UniqueKeyLoader.add_constructor(
 
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
+# No catalog or stack file nests deeper than a handful of levels; past this the parser would
+# exhaust Python's stack, so such a file is refused as a whole.
+MAX_DEPTH = 64
 
 # libyaml's emitter when PyYAML was built with it: rule files grow with the catalog.
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
@@ -78,15 +87,40 @@ def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, [Problem(label, "(file)", "file not found", f"create {label} or pass the right path")]
+    except UnicodeDecodeError as exc:
+        return None, [Problem(label, f"byte {exc.start}", "is not UTF-8 text", "save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(label, "(file)", f"cannot be read: {exc.strerror}", "check its permissions")]
+    if "\x00" in text:
+        return None, [Problem(label, "(file)", "holds a NUL character", "save it as plain UTF-8 text")]
+    too_deep = [Problem(label, "(file)", f"nests lists or mappings deeper than {MAX_DEPTH} levels",
+                        "flatten it: no input of this project nests that deep")]
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader), []
+        document = yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        return None, too_deep
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
         detail = getattr(exc, "problem", None) or str(exc)
         return None, [Problem(label, where, f"is not valid YAML: {detail}", "fix the YAML syntax there")]
+    return (None, too_deep) if nesting_depth(document) > MAX_DEPTH else (document, [])
+
+
+def nesting_depth(document: Any) -> int:
+    """How deep lists and mappings nest (iteratively: the value may be deeper than Python's stack)."""
+    deepest, pending = 0, [(document, 1)]
+    seen: set[int] = set()
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if id(value) in seen:  # a YAML alias shares one object; count it once
+                continue
+            seen.add(id(value))
+            deepest = max(deepest, depth)
+            children = value.values() if isinstance(value, dict) else value
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def dotted(loc: tuple[Any, ...]) -> str:

@@ -13,9 +13,17 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from catalog.errors import InputError, Invalid, Problem
+from catalog.formats import (
+    check_container_path,
+    check_env_key,
+    check_env_value,
+    check_image_reference,
+    check_url_path,
+    parse_published_port,
+)
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
 from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
@@ -36,6 +44,7 @@ def secret_path(name: str) -> str:
 
 def check_image(image: str) -> str:
     """An image must be pinned by a tag other than `latest`, or by a digest (the pack's rule, shared)."""
+    check_image_reference(image)
     problem = image_pin_problem(image)
     if problem:
         raise Invalid(*problem)
@@ -71,8 +80,26 @@ class Healthcheck(StrictModel):
     test: list[str] | None = None
     interval: Seconds = 30.0
     timeout: Seconds = 5.0
-    retries: int = Field(default=3, ge=1)
+    retries: int = Field(default=3, ge=1, le=100)
     start_period: Seconds = 20.0
+
+    @field_validator("path")
+    @classmethod
+    def _plain_path(cls, value: str | None) -> str | None:
+        return None if value is None else check_url_path(value)
+
+    @field_validator("test")
+    @classmethod
+    def _arguments(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_arguments(value)
+
+    @field_validator("interval", "timeout")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        # Docker refuses a health check interval or timeout under 1 ms.
+        if value < 0.001:
+            raise Invalid("must be at least 1ms", "write a duration such as 10s")
+        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> Healthcheck:
@@ -89,7 +116,7 @@ class Probe(StrictModel):
     def _absolute(cls, value: str) -> str:
         if not value.startswith("/"):
             raise Invalid(f"path {value!r} is not absolute", f"write it as /{value}")
-        return value
+        return check_url_path(value)
 
 
 class Metrics(Probe):
@@ -97,9 +124,14 @@ class Metrics(Probe):
     port: int | None = Field(default=None, ge=1, le=65535)
 
 
+# Traefik reads both as 64-bit integers and refuses the whole dynamic file past that; far below
+# it, no droplet serves more than this many requests a second, so a larger value is a mistake.
+MAX_RATE, MAX_BURST = 100_000, 1_000_000
+
+
 class RateLimit(StrictModel):
-    average: int = Field(ge=1, description="requests per second, sustained")
-    burst: int = Field(ge=1)
+    average: int = Field(ge=1, le=MAX_RATE, description="requests per second, sustained")
+    burst: int = Field(ge=1, le=MAX_BURST)
 
 
 class Route(StrictModel):
@@ -114,7 +146,8 @@ class Route(StrictModel):
     def _prefix(cls, value: str) -> str:
         if not value.startswith("/"):
             raise Invalid(f"path_prefix {value!r} is not absolute", f"write it as /{value}")
-        return value
+        # The edge builds its rule from this prefix: only a plain URL path may reach it.
+        return check_url_path(value)
 
 
 class ServiceSecret(StrictModel):
@@ -123,10 +156,45 @@ class ServiceSecret(StrictModel):
     source: str
     env: str | None = None
 
+    @field_validator("env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        return None if value is None else check_env_key(value)
+
 
 class ConfigMount(StrictModel):
     source: str
     target: str
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value: str) -> str:
+        return check_container_path(value)
+
+
+def check_arguments(arguments: list[str]) -> list[str]:
+    """Arguments reach exec() as C strings: a NUL would cut one short."""
+    if any("\x00" in argument for argument in arguments):
+        raise Invalid("an argument holds a NUL character", "remove it")
+    return arguments
+
+
+def check_volume_entry(entry: str) -> str:
+    """`name:/path[:ro|rw]`, or `/host/path:/path:ro`; each path absolute and plain."""
+    parts = entry.split(":")
+    if is_host_path(entry):
+        if len(parts) != 3 or parts[2] != "ro":
+            raise Invalid(f"{entry!r} mounts a host path without `:ro`", "write it as /host/path:/path/in/container:ro")
+        check_container_path(parts[0])
+    elif len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")) or not NAME.match(parts[0]):
+        raise Invalid(f"{entry!r} is not `name:/path` or `name:/path:ro`", "write it like postgres-data:/var/lib/postgresql/data")
+    check_container_path(parts[1])
+    return entry
+
+
+# A user as Docker takes it: a name or UID, optionally :group or :GID.
+USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$")
+CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]{2,32}$")
 
 
 class DependsOn(StrictModel):
@@ -141,12 +209,12 @@ class Service(StrictModel):
     entrypoint: list[str] | None = None
     command: list[str] | None = None
     environment: dict[str, str] = {}
-    secrets: list[str | ServiceSecret] = []
+    secrets: list[ServiceSecret] = []
     configs: list[ConfigMount] = []
     healthcheck: Healthcheck | None = None
     readiness: Probe | None = None
     metrics: Metrics | None = None
-    depends_on: list[str] | dict[str, DependsOn] = []
+    depends_on: dict[str, DependsOn] = {}
     networks: list[str] = Field(min_length=1)
     volumes: list[str] = []
     deploy: Deploy
@@ -162,23 +230,94 @@ class Service(StrictModel):
     def _pinned(cls, value: str) -> str:
         return check_image(value)
 
+    # Compose's short forms (`- name`) read as the long ones, so a mistake is reported against one
+    # form only, not once per form the value could have been.
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _short_secrets(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [{"source": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _short_depends_on(cls, value: object) -> object:
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return {name: {} for name in value}
+        return value
+
     @field_validator("environment", mode="before")
     @classmethod
     def _env_as_text(cls, value: object) -> object:
         # Compose accepts numbers and booleans as env values; they reach the process as text.
+        # Lists and mappings are left as they are, so the type check refuses them.
         if isinstance(value, dict):
-            return {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in value.items()}
+            return {k: (str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v)
+                    for k, v in value.items()}
         return value
+
+    @field_validator("environment")
+    @classmethod
+    def _env_entries(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            check_env_key(key)
+            try:
+                check_env_value(text)
+            except Invalid as exc:
+                raise Invalid(f"{key}: {exc}", exc.fix) from None
+        return value
+
+    @field_validator("entrypoint", "command")
+    @classmethod
+    def _argv(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_arguments(value)
+
+    @field_validator("volumes")
+    @classmethod
+    def _volume_entries(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            check_volume_entry(entry)
+        return value
+
+    @field_validator("ports")
+    @classmethod
+    def _port_mappings(cls, value: list[str]) -> list[str]:
+        for mapping in value:
+            parse_published_port(mapping)
+        return value
+
+    @field_validator("user")
+    @classmethod
+    def _user(cls, value: str | None) -> str | None:
+        if value is not None and not all(USER.match(part) for part in value.split(":", 1)):
+            raise Invalid(f"{value!r} is not a user", "write a name or UID, optionally with :group or :GID, such as 1000:1000")
+        return value
+
+    @field_validator("cap_add")
+    @classmethod
+    def _capabilities(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not CAPABILITY.match(name):
+                raise Invalid(f"{name!r} is not a Linux capability name", "write it like NET_BIND_SERVICE")
+        return value
+
+    @model_validator(mode="after")
+    def _distinct_targets(self) -> Service:
+        # Two files mounted on one path: only one would be there, and which one is not defined.
+        targets = [m.target for m in self.configs] + [secret_path(m.source) for m in self.secret_mounts]
+        targets += [path for _, path, _ in self.volume_mounts()] + [path for _, path, _ in self.host_mounts()]
+        doubled = sorted({t for t in targets if targets.count(t) > 1})
+        if doubled:
+            raise Invalid(f"{', '.join(doubled)} is mounted twice", "give each config, secret and volume its own target path")
+        return self
 
     @property
     def dependencies(self) -> dict[str, DependsOn]:
-        if isinstance(self.depends_on, list):
-            return {name: DependsOn() for name in self.depends_on}
         return dict(self.depends_on)
 
     @property
     def secret_mounts(self) -> list[ServiceSecret]:
-        return [s if isinstance(s, ServiceSecret) else ServiceSecret(source=s) for s in self.secrets]
+        return list(self.secrets)
 
     @property
     def long_running(self) -> bool:
@@ -268,6 +407,17 @@ class Catalog(StrictModel):
     secrets: dict[str, Secret] = {}
     configs: dict[str, ConfigFile] = {}
     services: dict[str, Service] = Field(min_length=1)
+    # Entries of the file that failed their own validation (`services.redis`, `networks.data`...):
+    # checks across entries stay quiet about them rather than report them a second time.
+    _invalid: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @property
+    def invalid(self) -> frozenset[str]:
+        return self._invalid
+
+    def declared(self, kind: str) -> set[str]:
+        """Names of `kind` (services, networks...) the file declares, valid or not."""
+        return set(getattr(self, kind)) | {entry.split(".", 1)[1] for entry in self._invalid if entry.startswith(f"{kind}.")}
 
     @model_validator(mode="before")
     @classmethod
@@ -287,7 +437,9 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
     `declared` holds every service name in the file, valid or not, so a reference to a
     service that failed its own validation is not reported a second time as missing.
     """
-    declared = set(catalog.services) | (declared or set())
+    declared = catalog.declared("services") | (declared or set())
+    networks, volumes = catalog.declared("networks"), catalog.declared("volumes")
+    secrets, configs = catalog.declared("secrets"), catalog.declared("configs")
     problems: list[Problem] = []
 
     def add(key: str, message: str, fix: str) -> None:
@@ -316,26 +468,18 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             elif dep == name:
                 add(f"{at}.depends_on.{dep}", "a service cannot depend on itself", "remove the entry")
         for net in svc.networks:
-            if net not in catalog.networks:
+            if net not in networks:
                 add(f"{at}.networks", f"network {net!r} is not declared", f"declare it under networks:, or use one of {sorted(catalog.networks)}")
+        # Each entry's form (host paths read only, plain paths) is checked by the Service model.
         for i, entry in enumerate(svc.volumes):
-            parts = entry.split(":")
-            if is_host_path(entry):
-                # Host paths (/proc, /sys, the Docker socket) are for agents that watch the host:
-                # they may look, never write.
-                if len(parts) != 3 or not parts[1].startswith("/") or parts[2] != "ro":
-                    add(f"{at}.volumes[{i}]", f"{entry!r} mounts a host path without `:ro`",
-                        "write it as /host/path:/path/in/container:ro")
-                continue
-            if len(parts) not in (2, 3) or not parts[1].startswith("/") or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
-                add(f"{at}.volumes[{i}]", f"{entry!r} is not `name:/path` or `name:/path:ro`", "write it like postgres-data:/var/lib/postgresql/data")
-            elif parts[0] not in catalog.volumes:
-                add(f"{at}.volumes[{i}]", f"volume {parts[0]!r} is not declared", "declare it under volumes:")
+            volume = entry.split(":")[0]
+            if not is_host_path(entry) and volume not in volumes:
+                add(f"{at}.volumes[{i}]", f"volume {volume!r} is not declared", "declare it under volumes:")
         for i, mount in enumerate(svc.secret_mounts):
-            if mount.source not in catalog.secrets:
+            if mount.source not in secrets:
                 add(f"{at}.secrets[{i}]", f"secret {mount.source!r} is not declared", "declare it under secrets:")
         for i, mount in enumerate(svc.configs):
-            if mount.source not in catalog.configs:
+            if mount.source not in configs:
                 add(f"{at}.configs[{i}]", f"config {mount.source!r} is not declared", "declare it under configs:")
         for key, value in svc.environment.items():
             reason = placeholder_reason(value)
@@ -368,7 +512,9 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             continue
         at = f"secrets.{name}.derive"
         source = catalog.secrets.get(secret.derive.source)
-        if source is None:
+        if source is None and secret.derive.source in secrets:
+            pass  # declared, but invalid: reported on its own
+        elif source is None:
             add(f"{at}.from", f"secret {secret.derive.source!r} is not declared", "name a secret declared under secrets:")
         elif source.derive is not None:
             add(f"{at}.from", f"secret {secret.derive.source!r} is itself derived", "derive from a generated or config secret")
@@ -390,13 +536,15 @@ def segmentation_problems(catalog: Catalog, file: str) -> list[Problem]:
     """Least privilege on the networks: datastores sit on internal networks, joined only by their users."""
     problems: list[Problem] = []
     datastores = {name for name, svc in catalog.services.items() if svc.role == "datastore"}
+    # A service that failed its own validation may be a datastore: who uses which is then unknown.
+    unjudged = {entry.split(".", 1)[1] for entry in catalog.invalid if entry.startswith("services.")}
     for name in sorted(datastores):
         for net in catalog.services[name].networks:
             if net in catalog.networks and not catalog.networks[net].internal:
                 problems.append(Problem(file, f"services.{name}.networks", f"a datastore on {net!r}, which is not internal",
                                         f"keep datastores on internal networks only, or mark {net} internal: true"))
     for name, svc in catalog.services.items():
-        if name in datastores:
+        if name in datastores or unjudged & set(svc.dependencies):
             continue
         for net in svc.networks:
             stores = [d for d in datastores if net in catalog.services[d].networks]
@@ -432,13 +580,22 @@ def _cycle(catalog: Catalog) -> list[str]:
 
 
 def load_catalog(path: Path, label: str | None = None) -> Catalog:
-    """Read, validate and cross-check the catalog; raise InputError with every problem found.
+    """Read, validate and cross-check the catalog; raise InputError with every problem found."""
+    catalog, problems = check_catalog(path, label)
+    if problems:
+        raise InputError(list(problems))
+    assert catalog is not None
+    return catalog
+
+
+def check_catalog(path: Path, label: str | None = None) -> tuple[Catalog | None, tuple[Problem, ...]]:
+    """Every problem of the catalog in one pass, and the catalog of its valid entries (None if unreadable).
 
     The result is frozen, so it is kept per file version: a preview reads the catalog for
     the stack file, the validation and the program, and pays for it once.
 
-    Each service is validated on its own, so one broken service does not hide the
-    cross-check problems of the others.
+    Each entry (service, network, secret...) is validated on its own, so one broken entry
+    neither hides the cross-check problems of the others nor is reported twice.
     """
     label = label or display_path(path)
     try:
@@ -448,30 +605,43 @@ def load_catalog(path: Path, label: str | None = None) -> Catalog:
     return _load_catalog(path, label, (stat.st_mtime_ns, stat.st_size))
 
 
+SECTIONS: dict[str, type[StrictModel]] = {
+    "networks": Network, "volumes": Volume, "secrets": Secret, "configs": ConfigFile, "services": Service,
+}
+
+
 @functools.lru_cache(maxsize=8)
-def _load_catalog(path: Path, label: str, version: tuple[int, int] | None) -> Catalog:
+def _load_catalog(path: Path, label: str, version: tuple[int, int] | None) -> tuple[Catalog | None, tuple[Problem, ...]]:
     raw, problems = read_yaml(path, label)
     if problems:
-        raise InputError(problems)
+        return None, tuple(problems)
     if not isinstance(raw, dict):
-        raise InputError([Problem(label, "(top level)", "is not a mapping", "start the file with `version: 1`")])
-    raw_services = raw.get("services")
-    valid: dict[str, Service] = {}
-    if isinstance(raw_services, dict):
-        for name, body in raw_services.items():
+        return None, (Problem(label, "(top level)", "is not a mapping", "start the file with `version: 1`"),)
+    valid: dict[str, dict[str, StrictModel]] = {}
+    invalid: set[str] = set()
+    for section, model in SECTIONS.items():
+        entries = raw.get(section)
+        if not isinstance(entries, dict):
+            continue  # missing or of the wrong type: the Catalog model says so below
+        valid[section] = {}
+        for name, body in entries.items():
+            if not isinstance(name, str):
+                problems.append(Problem(label, f"{section}.{name}", "is not a name", "write the name as text, such as my-service"))
+                continue
             try:
-                valid[name] = Service.model_validate(body)
+                valid[section][name] = model.model_validate(body)
             except ValidationError as exc:
-                problems.extend(problems_from_validation(exc, label, prefix=("services", name)))
-    catalog = None
+                invalid.add(f"{section}.{name}")
+                problems.extend(problems_from_validation(exc, label, prefix=(section, name)))
     try:
-        catalog = Catalog.model_validate({**raw, "services": valid} if valid else raw)
+        catalog = Catalog.model_validate({**raw, **valid})
     except ValidationError as exc:
-        problems.extend(problems_from_validation(exc, label))
-    if catalog is not None:
-        declared = set(raw_services) if isinstance(raw_services, dict) else set()
-        problems.extend(cross_check(catalog, label, declared))
-    if problems:
-        raise InputError(problems)
-    assert catalog is not None
-    return catalog
+        some_services = isinstance(raw.get("services"), dict) and raw["services"]
+        problems.extend(p for p in problems_from_validation(exc, label)
+                        # "services: at least 1 item" when every service failed its own validation
+                        if not (some_services and p.key == "services"))
+        # Go on with what is valid, so the cross-checks report in this same pass.
+        catalog = Catalog.model_construct(version=1, **{k: valid.get(k, {}) for k in SECTIONS})
+    catalog._invalid = frozenset(invalid)
+    problems.extend(cross_check(catalog, label))
+    return catalog, tuple(problems)

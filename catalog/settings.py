@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from catalog.errors import InputError, Invalid, Problem
+from catalog.formats import check_do_tag, check_image_slug, check_log_size, check_region, check_ssh_key, check_tag
 from catalog.model import MemoryBytes, StrictModel, problems_from_validation
 from catalog.services import Catalog
 from catalog.sizes import SIZES
@@ -174,6 +175,51 @@ class Settings(StrictModel):
             raise Invalid(f"{value!r} is not a private range", "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
         return value
 
+    # --- values DigitalOcean's and Docker's APIs receive as they are: their formats -------------
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return check_region(value)
+
+    @field_validator("droplet_image")
+    @classmethod
+    def _image_slug(cls, value: str) -> str:
+        return check_image_slug(value)
+
+    @field_validator("ssh_keys")
+    @classmethod
+    def _ssh_keys(cls, value: list[str]) -> list[str]:
+        return [check_ssh_key(key) for key in value]
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        return [check_do_tag(tag) for tag in value]
+
+    @field_validator("log_max_size")
+    @classmethod
+    def _log_size(cls, value: str) -> str:
+        return check_log_size(value)
+
+    @field_validator("image_tags")
+    @classmethod
+    def _image_tags(cls, value: dict[str, str]) -> dict[str, str]:
+        return {service: check_tag(tag) if tag else tag for service, tag in value.items()}
+
+    @field_validator("sso_client_id", "alert_smtp_username")
+    @classmethod
+    def _one_word(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[\x21-\x7e]{1,256}$", value):
+            raise Invalid("holds spaces, line breaks or non-ASCII characters", "copy the value again from where it was issued")
+        return value
+
+    @field_validator("sso_github_org")
+    @classmethod
+    def _github_org(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$", value):
+            raise Invalid(f"{value!r} is not a GitHub organization name", "write the org's login as in github.com/<org>")
+        return value
+
     @property
     def size(self):
         return SIZES[self.droplet_size]
@@ -230,16 +276,32 @@ def parse_settings(
             )
     if settings is not None:
         for service in settings.image_tags:
-            if service not in catalog.services:
+            if service not in catalog.declared("services"):
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", "names no service in the catalog", f"use one of {sorted(catalog.services)}"))
         for service, tag in settings.image_tags.items():
             if tag == "latest" or not tag:
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
         problems.extend(sso_problems(settings, file))
+        problems.extend(reserve_problems(settings, file))
     if problems:
         raise InputError(problems)
     assert settings is not None
     return settings
+
+
+# The least a droplet must leave to the containers once the host reserve is taken.
+MIN_CONTAINER_MEMORY = 512 * 1024**2
+
+
+def reserve_problems(settings: Settings, file: str) -> list[Problem]:
+    """What the droplet keeps for the kernel, Docker and its agents must leave room for the containers."""
+    memory = settings.size.memory_bytes
+    if settings.host_memory_reserve > memory - MIN_CONTAINER_MEMORY:
+        return [Problem(file, f"{NAMESPACE}:hostMemoryReserve",
+                        f"keeps {settings.host_memory_reserve // 1024**2}M of {settings.droplet_size}'s {memory // 1024**2}M "
+                        f"for the host, leaving less than {MIN_CONTAINER_MEMORY // 1024**2}M for the containers",
+                        f"pulumi config set {NAMESPACE}:hostMemoryReserve 1536M, or pick a larger dropletSize")]
+    return []
 
 
 def sso_problems(settings: Settings, file: str) -> list[Problem]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from catalog.errors import InputError, Problem
 from catalog.inputs import catalog_path
 from catalog.model import read_yaml
-from catalog.services import Catalog, load_catalog
+from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, secret_config_keys
 from ops.engine import PROGRAM_DIR, config_from_stack_file, fake_secret
 
@@ -20,6 +20,12 @@ class StackConfig:
     config: dict[str, str]          # devtools:<key> -> text, as the runtime sees it
     secret_keys: list[str]          # full keys whose values are secrets
     stand_ins: list[str]            # external secret keys given an offline stand-in value
+
+
+def is_ciphertext(value: object) -> bool:
+    """A `secure:` entry as the Pulumi CLI writes it: one key, a non-empty `v1:` ciphertext."""
+    return (isinstance(value, dict) and set(value) == {"secure"} and isinstance(value["secure"], str)
+            and value["secure"].startswith("v1:") and len(value["secure"]) > 3)
 
 
 def read_stack_config(stack: str, catalog_override: str | None = None, directory: Path = PROGRAM_DIR) -> StackConfig:
@@ -37,13 +43,16 @@ def read_stack_config(stack: str, catalog_override: str | None = None, directory
         raise InputError([Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")])
     config = config_from_stack_file(raw)
     secret_keys = [k for k, v in (raw.get("config") or {}).items() if isinstance(v, dict) and "secure" in v]
+    empty = [Problem(file, key, "is marked secure but holds no ciphertext",
+                     f"pulumi config set --secret {key}   (the CLI writes the encrypted value)")
+             for key in secret_keys if not is_ciphertext(raw["config"][key])]
+    if empty:
+        raise InputError(empty)
     if catalog_override:
         config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
     stand_ins: list[str] = []
-    try:
-        catalog: Catalog | None = load_catalog(catalog_path(config))
-    except InputError:
-        catalog = None  # reported by load_inputs with the rest
+    # Its problems are reported by load_inputs with the rest; its valid secrets get stand-ins here.
+    catalog: Catalog | None = check_catalog(catalog_path(config))[0]
     if catalog is not None:
         plain_secrets = [key for key in secret_config_keys(catalog) if isinstance((raw.get("config") or {}).get(f"{NAMESPACE}:{key}"), str)]
         if plain_secrets:

@@ -3,8 +3,8 @@
 Required keys come from the catalog and the settings model: every stack setting without
 a default, and every secret the catalog reads from config. Values are checked by the
 same validators the program uses (domains, e-mails, URLs, CIDRs, placeholders). Every
-problem is printed with its fix; exit 0 when there is none, 1 otherwise. Secret values
-are never printed.
+problem is printed with its fix; exit 0 when there is none, 2 (bad input, as the preview)
+otherwise. Values are never printed: a problem names the file, the key and the fix.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 from catalog.errors import InputError, Invalid, Problem
 from catalog.inputs import catalog_path, load_inputs
 from catalog.model import read_yaml
-from catalog.services import Catalog, load_catalog
+from catalog.services import Catalog, check_catalog
 from catalog.settings import (
     NAMESPACE,
     Settings,
@@ -31,7 +31,10 @@ from catalog.settings import (
 )
 from ops.dotenv import read_env_file
 from ops.engine import PROGRAM_DIR, config_from_stack_file
+from ops.stackfile import is_ciphertext
 from policies.devtools_policy.placeholders import placeholder_reason
+
+EXIT_BAD_INPUT = 2
 
 # Stands in for a value stored encrypted in Pulumi.<stack>.yaml: present, but unreadable offline.
 ENCRYPTED = "encrypted-in-the-stack-file"
@@ -83,15 +86,18 @@ def check_stack(stack: str, catalog_override: str | None = None,
     config = config_from_stack_file(raw)
     if catalog_override:
         config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
-    try:
-        catalog = load_catalog(catalog_path(config))
-    except InputError as exc:
-        return exc.problems, []
+    catalog, unreadable = check_catalog(catalog_path(config))  # its problems come with load_inputs' below
+    if catalog is None:
+        return list(unreadable), []
     encrypted: list[str] = []
     for key in secret_config_keys(catalog):
         full = f"{NAMESPACE}:{key}"
         value = stored.get(full)
         if isinstance(value, dict) and "secure" in value:
+            if not is_ciphertext(value):
+                problems.append(Problem(file, full, "is marked secure but holds no ciphertext",
+                                        f"pulumi config set --secret {full}   (the CLI writes the encrypted value)"))
+                continue
             config[full] = ENCRYPTED
             encrypted.append(key)
         elif value is None:
@@ -189,13 +195,13 @@ def run(args) -> int:
         print(f"  note: {', '.join(encrypted)} are stored encrypted: present, values checked by `pulumi preview`")
     env_problems: list[Problem] = []
     if args.env_file:
-        try:
-            catalog = load_catalog(catalog_path({f"{NAMESPACE}:catalog": args.catalog} if args.catalog else {}))
-        except InputError as exc:
-            env_problems = exc.problems
+        catalog, catalog_problems = check_catalog(catalog_path({f"{NAMESPACE}:catalog": args.catalog} if args.catalog else {}))
+        if catalog_problems:
+            print("  (the .env is checked once the catalog is valid: its problems are listed above)")
         else:
+            assert catalog is not None
             env_problems = check_env_file(Path(args.env_file), catalog, args.env_file)
             required = [env_key(k) for k in required_keys(catalog)]
             print(f"required in {args.env_file}: {', '.join(required)}")
-        _report(args.env_file, env_problems)
-    return 1 if stack_problems or env_problems else 0
+            _report(args.env_file, env_problems)
+    return EXIT_BAD_INPUT if stack_problems or env_problems else 0

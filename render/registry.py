@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from catalog.errors import Problem
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.backup_conf import render_backup_conf, render_backup_script
@@ -36,6 +37,39 @@ CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
     "traefik_static": render_traefik_static,
     "traefik_dynamic": render_traefik_dynamic,
 }
+
+
+# What a renderer reads from the service it is mounted on, so a config mounted on a service
+# it was not written for is refused with a fix before anything is rendered.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "redis_conf": ("port", "volume"),
+    "postgres_conf": ("port",),
+    "loki_yaml": ("port", "volume"),
+    "grafana_ini": ("port",),
+    "oauth2_proxy_cfg": ("port",),
+    "traefik_static": ("port", "volume", "metrics port"),
+}
+_HAS = {
+    "port": (lambda svc: svc.port is not None, "add port: <the port it listens on>"),
+    "volume": (lambda svc: bool(svc.volume_mounts()), "add volumes: [\"<volume>:/data\"] for its data"),
+    "metrics port": (lambda svc: svc.metrics is not None and svc.metrics.port is not None,
+                     "add metrics: {path: /metrics, port: <internal port>}"),
+}
+
+
+def mount_problems(catalog: Catalog, file: str) -> list[Problem]:
+    """Config mounts whose renderer needs something the service does not declare."""
+    problems = []
+    for name, svc in catalog.services.items():
+        for i, mount in enumerate(svc.configs):
+            config = catalog.configs.get(mount.source)
+            for need in NEEDS.get(config.renderer, ()) if config else ():
+                present, fix = _HAS[need]
+                if not present(svc):
+                    problems.append(Problem(file, f"services.{name}.configs[{i}]",
+                                            f"{config.renderer} renders from the service's {need}, and {name} has none",
+                                            f"{fix}, or mount {mount.source} only on the service it is written for"))
+    return problems
 
 
 def renderer_names() -> list[str]:

@@ -13,9 +13,10 @@ catalog route).
 from __future__ import annotations
 
 from catalog.errors import Problem
+from catalog.formats import URL_PATH
 from catalog.model import dump_yaml
 from catalog.services import Catalog, RateLimit, Service
-from catalog.settings import Settings
+from catalog.settings import HOSTNAME, Settings
 
 WEB, WEBSECURE, INTERNAL = "web", "websecure", "internal"
 WEB_PORT = 80
@@ -72,10 +73,14 @@ def edge_problems(catalog: Catalog, file: str) -> list[Problem]:
         if svc.ports and svc.role != "edge":
             add(f"services.{name}.ports", "publishes a port on the droplet; only the edge may",
                 "remove ports: and give the service a route: so the edge reaches it over the edge network")
+    edges = [name for name, svc in catalog.services.items() if svc.role == "edge"]
+    for name in edges[1:]:
+        add(f"services.{name}.role", f"is a second edge beside {edges[0]}: only one service can hold ports 80 and 443",
+            f"give {name} another role, or remove it")
     routes = routed(catalog)
     found = edge_service(catalog)
     if found is None:
-        if routes:
+        if routes and not any(entry.startswith("services.") for entry in catalog.invalid):
             add("services", f"{len(routes)} service(s) have a route but no service has role: edge", "add the edge service")
         return problems
     edge_name, edge = found
@@ -98,7 +103,7 @@ def edge_problems(catalog: Catalog, file: str) -> list[Problem]:
         if not set(svc.networks) & set(edge.networks):
             add(f"services.{name}.networks", f"shares no network with {edge_name}, so the edge cannot reach its route",
                 f"add one of {sorted(edge.networks)} to its networks")
-    if any(not svc.route.public for svc in routes.values()):
+    if any(not svc.route.public for svc in routes.values()) and f"services.{AUTH_SERVICE}" not in catalog.invalid:
         auth = catalog.services.get(AUTH_SERVICE)
         if auth is None or auth.route is None or auth.port is None:
             add(f"services.{AUTH_SERVICE}", "routes that are not public need the single sign-on service, with a port and a public route",
@@ -146,12 +151,27 @@ def static_config(catalog: Catalog, service: Service, settings: Settings) -> dic
     }
 
 
+class UnsafeRuleValue(ValueError):
+    """A value that is not of the grammar its place in a rule allows: never rendered."""
+
+
+def _literal(text: str, grammar) -> str:
+    """One rule argument as a backtick literal. The grammars (a domain name, a plain URL path) hold
+    no backtick, quote, space or parenthesis, so the value cannot end the literal and add rule text.
+    Validation refuses such values first; this guard keeps the renderer safe on its own."""
+    if not grammar.match(text):
+        raise UnsafeRuleValue(f"{text!r} cannot be part of an edge rule")
+    return f"`{text}`"
+
+
 def _rule(domain: str, prefix: str) -> str:
     # Path or PathPrefix with a slash: /api must not also match /apiary.
     prefix = prefix.rstrip("/") or "/"
+    host = f"Host({_literal(domain, HOSTNAME)})"
     if prefix == "/":
-        return f"Host(`{domain}`)"
-    return f"Host(`{domain}`) && (Path(`{prefix}`) || PathPrefix(`{prefix}/`))"
+        return host
+    exact, below = _literal(prefix, URL_PATH), _literal(f"{prefix}/", URL_PATH)
+    return f"{host} && (Path({exact}) || PathPrefix({below}))"
 
 
 def dynamic_config(catalog: Catalog, settings: Settings) -> dict:

@@ -109,7 +109,7 @@ def test_fix_for_a_missing_key_is_in_the_env_files_terms(tmp_path):
 def test_secret_values_are_never_printed(tmp_path, capsys):
     leaked = "your-token-7f1d2c"
     path = write(tmp_path, replaced(good_env(), "LINEAR_OAUTH_TOKEN", f"LINEAR_OAUTH_TOKEN={leaked}"))
-    assert main(["validate-env", "--env-file", str(path)]) == 1
+    assert main(["validate-env", "--env-file", str(path)]) == 2
     out = capsys.readouterr().out
     assert "LINEAR_OAUTH_TOKEN: secret for linear_oauth_token starts a 'your-...' stand-in" in out
     assert leaked not in out
@@ -166,7 +166,7 @@ def test_stack_with_a_secret_in_plain_text_or_missing_fails_with_the_pulumi_fix(
 def test_command_exit_codes(tmp_path, capsys):
     good = write(tmp_path, good_env())
     # The shipped stack has no secrets set in this repository, so only the .env part can pass alone.
-    assert main(["validate-env", "--env-file", str(good)]) == 1
+    assert main(["validate-env", "--env-file", str(good)]) == 2
     out = capsys.readouterr().out
     assert f"{good}: ok" in out
     assert "Pulumi.prod.yaml: " in out and "secret for sso_client_secret is not set" in out
@@ -174,5 +174,5 @@ def test_command_exit_codes(tmp_path, capsys):
 
 def test_missing_env_file_is_a_problem_not_a_traceback(tmp_path, capsys):
     absent = tmp_path / "absent.env"
-    assert main(["validate-env", "--env-file", str(absent)]) == 1
+    assert main(["validate-env", "--env-file", str(absent)]) == 2
     assert f"{absent}: (file): file not found" in capsys.readouterr().out

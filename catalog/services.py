@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from catalog.errors import InputError, Invalid, Problem
 from catalog.formats import (
@@ -192,9 +192,24 @@ def check_volume_entry(entry: str) -> str:
     return entry
 
 
+def check_port_mapping(mapping: str) -> str:
+    parse_published_port(mapping)
+    return mapping
+
+
+def check_capability(name: str) -> str:
+    if not CAPABILITY.match(name):
+        raise Invalid(f"{name!r} is not a Linux capability name", "write it like NET_BIND_SERVICE")
+    return name
+
+
 # A user as Docker takes it: a name or UID, optionally :group or :GID.
 USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$")
 CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]{2,32}$")
+# Each list item checked on its own, so a problem names its index (volumes[1]).
+VolumeEntry = Annotated[str, AfterValidator(check_volume_entry)]
+PortMapping = Annotated[str, AfterValidator(check_port_mapping)]
+Capability = Annotated[str, AfterValidator(check_capability)]
 
 
 class DependsOn(StrictModel):
@@ -216,11 +231,11 @@ class Service(StrictModel):
     metrics: Metrics | None = None
     depends_on: dict[str, DependsOn] = {}
     networks: list[str] = Field(min_length=1)
-    volumes: list[str] = []
+    volumes: list[VolumeEntry] = []
     deploy: Deploy
     restart: Literal["no", "always", "on-failure", "unless-stopped"] = "unless-stopped"
-    ports: list[str] = []
-    cap_add: list[str] = []
+    ports: list[PortMapping] = []
+    cap_add: list[Capability] = []
     read_only: bool = False
     user: str | None = None
     route: Route | None = None
@@ -272,19 +287,6 @@ class Service(StrictModel):
     def _argv(cls, value: list[str] | None) -> list[str] | None:
         return None if value is None else check_arguments(value)
 
-    @field_validator("volumes")
-    @classmethod
-    def _volume_entries(cls, value: list[str]) -> list[str]:
-        for entry in value:
-            check_volume_entry(entry)
-        return value
-
-    @field_validator("ports")
-    @classmethod
-    def _port_mappings(cls, value: list[str]) -> list[str]:
-        for mapping in value:
-            parse_published_port(mapping)
-        return value
 
     @field_validator("user")
     @classmethod
@@ -293,13 +295,6 @@ class Service(StrictModel):
             raise Invalid(f"{value!r} is not a user", "write a name or UID, optionally with :group or :GID, such as 1000:1000")
         return value
 
-    @field_validator("cap_add")
-    @classmethod
-    def _capabilities(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not CAPABILITY.match(name):
-                raise Invalid(f"{name!r} is not a Linux capability name", "write it like NET_BIND_SERVICE")
-        return value
 
     @model_validator(mode="after")
     def _distinct_targets(self) -> Service:

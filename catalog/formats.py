@@ -17,9 +17,9 @@ _DOMAIN_PART = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"{_DOMAIN_PART}(?:\.{_DOMAIN_PART})*(?::[0-9]+)?"
 _PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*"
-TAG = re.compile(r"^[\w][\w.-]{0,127}$", re.ASCII)
+TAG = re.compile(r"^[\w][\w.-]{0,127}\Z", re.ASCII)
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-IMAGE_REFERENCE = re.compile(rf"^(?P<name>{_NAME})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>{_DIGEST}))?$", re.ASCII)
+IMAGE_REFERENCE = re.compile(rf"^(?P<name>{_NAME})(?::(?P<tag>[\w][\w.-]{{0,127}}))?(?:@(?P<digest>{_DIGEST}))?\Z", re.ASCII)
 NAME_MAX = 255
 
 
@@ -40,7 +40,7 @@ def check_tag(tag: str) -> str:
 
 
 # --- environment -----------------------------------------------------------------------------------
-ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
 def check_env_key(key: str) -> str:
@@ -61,7 +61,7 @@ def check_env_value(value: str) -> str:
 
 # --- paths -----------------------------------------------------------------------------------------
 # A path inside a container: absolute, plain segments, nothing that walks up or out.
-_SEGMENT = re.compile(r"^[A-Za-z0-9._@+-]+$")
+_SEGMENT = re.compile(r"^[A-Za-z0-9._@+-]+\Z")
 
 
 def check_container_path(path: object) -> str:
@@ -78,7 +78,7 @@ def check_container_path(path: object) -> str:
 
 # URL paths: the edge's route prefixes and the probes' paths. Unreserved characters only (RFC 3986),
 # so no value can carry quotes, backticks, spaces or parentheses into a rule or a command line.
-URL_PATH = re.compile(r"^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?)?$")
+URL_PATH = re.compile(r"^/(?:[A-Za-z0-9._~-]+(?:/[A-Za-z0-9._~-]+)*/?)?\Z")
 
 
 def check_url_path(path: object) -> str:
@@ -91,7 +91,7 @@ def check_url_path(path: object) -> str:
 
 
 # --- ports -----------------------------------------------------------------------------------------
-PUBLISHED_PORT = re.compile(r"^(?:(?P<ip>[0-9.]+):)?(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})$")
+PUBLISHED_PORT = re.compile(r"^(?:(?P<ip>[0-9.]+):)?(?P<host>[0-9]{1,5}):(?P<container>[0-9]{1,5})\Z")
 
 
 def parse_published_port(mapping: object) -> tuple[str, int, int]:
@@ -114,10 +114,10 @@ def parse_published_port(mapping: object) -> tuple[str, int, int]:
 # --- DigitalOcean ----------------------------------------------------------------------------------
 # Regions with droplets and volumes (DigitalOcean's slugs).
 REGIONS = ("ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc2", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1")
-IMAGE_SLUG = re.compile(r"^(?:[a-z0-9][a-z0-9.-]{0,62}[a-z0-9]|[0-9]{1,12})$")
+IMAGE_SLUG = re.compile(r"^(?:[a-z0-9][a-z0-9.-]{0,62}[a-z0-9]|[0-9]{1,12})\Z")
 # An SSH key is named by its ID or its MD5 fingerprint, the two forms the API takes.
-SSH_KEY = re.compile(r"^(?:[0-9a-f]{2}(?::[0-9a-f]{2}){15}|[0-9]{1,12})$")
-DO_TAG = re.compile(r"^[A-Za-z0-9_:-]{1,255}$")
+SSH_KEY = re.compile(r"^(?:[0-9a-f]{2}(?::[0-9a-f]{2}){15}|[0-9]{1,12})\Z")
+DO_TAG = re.compile(r"^[A-Za-z0-9_:-]{1,255}\Z")
 
 
 def check_region(value: str) -> str:
@@ -147,7 +147,7 @@ def check_do_tag(value: str) -> str:
 
 # --- Docker's json-file log driver -----------------------------------------------------------------
 # `max-size`: a positive integer and a unit k, m or g (Docker's documented form).
-LOG_SIZE = re.compile(r"^[1-9][0-9]{0,5}[kmg]$")
+LOG_SIZE = re.compile(r"^[1-9][0-9]{0,5}[kmg]\Z")
 
 
 def check_log_size(value: str) -> str:

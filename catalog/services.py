@@ -29,8 +29,8 @@ from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.secret_renderers import SECRET_RENDERERS
 
-NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
-SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}\Z")
+SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}\Z")
 Role = Literal["agent", "gateway", "service", "datastore", "observability", "edge", "job"]
 LONG_RUNNING_ROLES = ("agent", "gateway", "service", "datastore", "observability", "edge")
 
@@ -204,8 +204,8 @@ def check_capability(name: str) -> str:
 
 
 # A user as Docker takes it: a name or UID, optionally :group or :GID.
-USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$|^[0-9]{1,10}$")
-CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]{2,32}$")
+USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z|^[0-9]{1,10}\Z")
+CAPABILITY = re.compile(r"^(CAP_)?[A-Z_]{2,32}\Z")
 # Each list item checked on its own, so a problem names its index (volumes[1]).
 VolumeEntry = Annotated[str, AfterValidator(check_volume_entry)]
 PortMapping = Annotated[str, AfterValidator(check_port_mapping)]

@@ -28,9 +28,9 @@ from catalog.sizes import SIZES
 from policies.devtools_policy.placeholders import placeholder_reason
 
 NAMESPACE = "devtools"
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,63}$", re.I)
+HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]\Z")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,63}\Z", re.I)
 
 
 def _cidr(value: object) -> str:
@@ -124,7 +124,7 @@ class Settings(StrictModel):
     @field_validator("alert_smtp_smarthost")
     @classmethod
     def _smarthost(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z0-9.-]+:\d{1,5}$", value):
+        if value is not None and not re.match(r"^[A-Za-z0-9.-]+:\d{1,5}\Z", value):
             raise Invalid(f"{value!r} is not host:port", "write it like smtp.example.com:587")
         return value
 
@@ -209,14 +209,14 @@ class Settings(StrictModel):
     @field_validator("sso_client_id", "alert_smtp_username")
     @classmethod
     def _one_word(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[\x21-\x7e]{1,256}$", value):
+        if value is not None and not re.match(r"^[\x21-\x7e]{1,256}\Z", value):
             raise Invalid("holds spaces, line breaks or non-ASCII characters", "copy the value again from where it was issued")
         return value
 
     @field_validator("sso_github_org")
     @classmethod
     def _github_org(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$", value):
+        if value is not None and not re.match(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?\Z", value):
             raise Invalid(f"{value!r} is not a GitHub organization name", "write the org's login as in github.com/<org>")
         return value
 

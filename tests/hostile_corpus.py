@@ -60,6 +60,8 @@ CATALOG_CASES: list[CatalogCase] = [
                 "services.grafana.route.path_prefix"),
     CatalogCase("prefix walking up", lambda c: svc(c, "grafana")["route"].update(path_prefix="/grafana/../api"),
                 "services.grafana.route.path_prefix"),
+    CatalogCase("prefix with a trailing newline", lambda c: svc(c, "grafana")["route"].update(path_prefix="/grafana\n"),
+                "services.grafana.route.path_prefix"),
     CatalogCase("prefix with a regex", lambda c: svc(c, "grafana")["route"].update(path_prefix="/{x:.*}"),
                 "services.grafana.route.path_prefix"),
     CatalogCase("huge rate limit", lambda c: svc(c, "orchestrator")["route"]["rate_limit"].update(average=10**30),
@@ -187,5 +189,7 @@ STACK_CASES: list[tuple[str, str, object, str]] = [
     ("domain with a backtick", "devtools:domain", "devtools.acme.io`) || Host(`x", "devtools:domain"),
     ("empty secure", "devtools:linearOauthToken", {"secure": ""}, "devtools:linearOauthToken"),
     ("secure not text", "devtools:linearOauthToken", {"secure": 5}, "devtools:linearOauthToken"),
+    ("domain with a trailing newline", "devtools:domain", "devtools.acme.io\n", "devtools:domain"),
+    ("region with a trailing newline", "devtools:region", "nyc3\n", "devtools:region"),
     ("volume size word", "devtools:volumeSizeGb", "big", "devtools:volumeSizeGb"),
 ]

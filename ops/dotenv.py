@@ -1,20 +1,26 @@
-"""Read a `.env` file in the platform's format: KEY=VALUE lines, comments, quotes.
+"""Read a `.env` file in the dotenv format, with python-dotenv's own parser.
 
-Accepted: blank lines; `# comment` lines; an optional `export ` prefix; values bare
-(a ` #` starts a trailing comment), 'single quoted' (literal) or "double quoted"
-(with \\n, \\t, \\", \\\\ escapes). Anything else is reported with its line number.
+The format is python-dotenv's: blank lines, `# comment` lines, an optional `export `
+prefix; values bare (a ` #` starts a trailing comment), 'single quoted' (literal) or
+"double quoted" (with \\n, \\t, \\", \\\\ escapes). Values are taken literally: `${VAR}`
+is not expanded, so a password holding `$` reaches its hash as written.
+
+A problem names the file, the line and the key, never the value: a `.env` holds secrets.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.errors import Problem
+from dotenv.parser import parse_stream
 
-KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
+from catalog.errors import Problem
+from catalog.formats import ENV_KEY
+
+_UNQUOTED_COMMENT = re.compile(r"\s#")
 
 
 @dataclass(frozen=True)
@@ -22,59 +28,42 @@ class EnvEntry:
     key: str
     value: str
     line: int
+    # An unquoted value followed by ` #...`: the dotenv format reads the rest as a comment,
+    # which silently cuts a secret that happens to hold " #".
+    inline_comment: bool = False
 
 
-def _unquote(raw: str) -> tuple[str | None, str | None]:
-    """(value, error) for the text right of `=`."""
-    text = raw.strip()
-    if not text:
-        return "", None
-    quote = text[0]
-    if quote in "'\"":
-        out, i = [], 1
-        while i < len(text):
-            char = text[i]
-            if char == quote:
-                rest = text[i + 1:].strip()
-                if rest and not rest.startswith("#"):
-                    return None, f"text after the closing quote: {rest[:20]!r}"
-                return "".join(out), None
-            if quote == '"' and char == "\\" and i + 1 < len(text):
-                out.append(_ESCAPES.get(text[i + 1], "\\" + text[i + 1]))
-                i += 2
-                continue
-            out.append(char)
-            i += 1
-        return None, f"the {quote} quote is never closed"
-    value = re.split(r"\s+#", text, maxsplit=1)[0]
-    return value.strip(), None
+def _has_inline_comment(statement: str) -> bool:
+    rest = statement.split("=", 1)[1].strip() if "=" in statement else ""
+    return rest[:1] not in ("'", '"') and bool(_UNQUOTED_COMMENT.search(rest))
 
 
 def parse_env(text: str, file: str) -> tuple[list[EnvEntry], list[Problem]]:
     entries: list[EnvEntry] = []
     problems: list[Problem] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.startswith("export "):
-            stripped = stripped[len("export "):].lstrip()
-        key, sep, rest = stripped.partition("=")
-        key = key.strip()
+    for binding in parse_stream(io.StringIO(text)):
+        number = binding.original.line
         where = f"line {number}"
-        if not sep or not KEY.match(key):
-            problems.append(Problem(file, where, "is not a KEY=VALUE line", "write it as NAME=value, or start it with # to comment it out"))
+        if binding.error:
+            problems.append(Problem(file, where, "cannot be read as KEY=VALUE (an unclosed quote, or text after the closing one)",
+                                    "write it as NAME=value or NAME='value', or start it with # to comment it out"))
             continue
-        value, error = _unquote(rest)
-        if error:
-            problems.append(Problem(file, f"{key} ({where})", error, "close the quote, or remove the extra text"))
+        if binding.key is None:
+            continue  # a blank or comment line
+        key = binding.key
+        if not ENV_KEY.match(key):
+            problems.append(Problem(file, where, "does not start with a variable name",
+                                    "write it as NAME=value: letters, digits and _, not starting with a digit"))
+            continue
+        if binding.value is None:
+            problems.append(Problem(file, f"{key} ({where})", "has no `=` and no value", f"write it as {key}=<value>, or remove the line"))
             continue
         if key in seen:
             problems.append(Problem(file, f"{key} ({where})", f"is set twice (first on line {seen[key]})", "keep one of them"))
             continue
         seen[key] = number
-        entries.append(EnvEntry(key, value, number))
+        entries.append(EnvEntry(key, binding.value, number, _has_inline_comment(binding.original.string)))
     return entries, problems
 
 
@@ -84,6 +73,10 @@ def read_env_file(path: Path, label: str | None = None) -> tuple[list[EnvEntry],
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return [], [Problem(label, "(file)", "file not found", "pass the path of the .env file")]
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(label, "(file)", f"cannot be read: {exc}", "check the file's permissions and encoding (UTF-8)")]
+    except UnicodeDecodeError as exc:
+        return [], [Problem(label, f"byte {exc.start}", "is not UTF-8 text", "save the file as UTF-8")]
+    except OSError as exc:
+        return [], [Problem(label, "(file)", f"cannot be read: {exc.strerror}", "check the file's permissions")]
+    if "\x00" in text:
+        return [], [Problem(label, "(file)", "holds a NUL character", "save it as plain UTF-8 text")]
     return parse_env(text, label)

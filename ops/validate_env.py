@@ -32,7 +32,7 @@ from catalog.settings import (
 from ops.dotenv import read_env_file
 from ops.engine import PROGRAM_DIR, config_from_stack_file
 from ops.stackfile import is_ciphertext
-from policies.devtools_policy.placeholders import placeholder_reason
+from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
 EXIT_BAD_INPUT = 2
 
@@ -129,10 +129,27 @@ def _as_env_problem(problem: Problem, label: str) -> Problem:
 
 
 def check_env_file(path: Path, catalog: Catalog, label: str | None = None) -> list[Problem]:
+    """Every problem of a .env, told without its values (the validators' messages quote what they refuse)."""
     label = label or str(path)
     entries, problems = read_env_file(path, label)
     if any(p.key == "(file)" for p in problems):
         return problems
+    # Each value, and each item of a comma-separated one (list settings are checked item by item).
+    values = [e.value for e in entries] + [item.strip() for e in entries for item in e.value.split(",")]
+    return [_without(values, p) for p in problems + _env_file_problems(entries, catalog, label)]
+
+
+def _without(values: list[str], problem: Problem) -> Problem:
+    message, fix = problem.message, problem.fix
+    # Longest first, so a value that contains another is masked whole.
+    for value in sorted((v for v in values if len(v) >= 2), key=len, reverse=True):
+        for form in (repr(value), value):
+            message, fix = message.replace(form, "<the value>"), fix.replace(form, "<the value>")
+    return Problem(problem.file, problem.key, message, fix)
+
+
+def _env_file_problems(entries, catalog: Catalog, label: str) -> list[Problem]:
+    problems: list[Problem] = []
     values = {e.key: e.value for e in entries}
     secret_keys = secret_config_keys(catalog)
     config: dict[str, str] = {}
@@ -149,6 +166,13 @@ def check_env_file(path: Path, catalog: Catalog, label: str | None = None) -> li
     for key in secret_keys:
         known.add(env_key(key))
         secret_values[key] = values.get(env_key(key)) or None
+    secret_names = {env_key(key) for key in secret_keys}
+    for entry in entries:
+        if entry.inline_comment and (entry.key in secret_names or is_secret_looking_key(entry.key)):
+            problems.append(Problem(label, f"{entry.key} (line {entry.line})",
+                                    "is unquoted and followed by ` #`: the dotenv format reads the rest of the line as a comment, "
+                                    "so the secret is cut there",
+                                    f"quote the value ({entry.key}='...') if the # is part of it, or put the comment on its own line"))
     try:
         parse_settings(config, catalog, label, secret_values)
     except InputError as exc:

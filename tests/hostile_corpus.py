@@ -193,3 +193,24 @@ STACK_CASES: list[tuple[str, str, object, str]] = [
     ("region with a trailing newline", "devtools:region", "nyc3\n", "devtools:region"),
     ("volume size word", "devtools:volumeSizeGb", "big", "devtools:volumeSizeGb"),
 ]
+
+
+# .env lines (appended to a good .env, replacing the line of the same key) that must be refused
+# without printing the secret: (id, line, key named). SECRET is what must never be printed.
+SECRET = "hV7-hostile-Secret-9qZ"
+ENV_CASES: list[tuple[str, str, str]] = [
+    ("credentials in an unknown URL", f"EVENTS_URL=redis://:{SECRET}@redis:6379/0", "EVENTS_URL"),
+    ("text after the closing quote", f'LINEAR_OAUTH_TOKEN="{SECRET}"{SECRET}', "line"),
+    ("unquoted # cuts a secret", f"LINEAR_OAUTH_TOKEN={SECRET} #{SECRET}", "LINEAR_OAUTH_TOKEN"),
+    ("unclosed quote", f"GRADIENT_API_KEY='{SECRET}", "line"),
+    ("placeholder prefix on a secret", f"GRADIENT_API_KEY=TODO-{SECRET}", "GRADIENT_API_KEY"),
+    ("key with a space", f"MY KEY={SECRET}", "line"),
+    ("secret pasted as the domain", f"DOMAIN={SECRET}", "DOMAIN"),
+    ("secret pasted as an e-mail", f"ACME_EMAIL={SECRET}", "ACME_EMAIL"),
+    ("secret among the CIDRs", f"ADMIN_CIDRS=198.51.100.7/32,{SECRET}", "ADMIN_CIDRS"),
+    ("secret as an unknown e-mail", f"ONCALL_EMAIL={SECRET}", "ONCALL_EMAIL"),
+    ("secret set twice", f"SSO_CLIENT_SECRET={SECRET}\nSSO_CLIENT_SECRET={SECRET}x", "SSO_CLIENT_SECRET"),
+    ("secret in a bad region", f"REGION={SECRET}", "REGION"),
+    ("secret in an ssh key", f"SSH_KEYS={SECRET}", "SSH_KEYS"),
+    ("key without =", SECRET, "line"),
+]

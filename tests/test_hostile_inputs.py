@@ -12,10 +12,12 @@ import yaml
 from catalog.errors import InputError
 from catalog.inputs import load_inputs
 from ops.__main__ import main
+from ops.dotenv import parse_env
 from ops.stackfile import read_stack_config
 from ops.validate_env import check_stack
 from tests.conftest import ROOT
-from tests.hostile_corpus import CATALOG_CASES, RAW_CATALOGS, STACK_CASES
+from tests.hostile_corpus import CATALOG_CASES, ENV_CASES, RAW_CATALOGS, SECRET, STACK_CASES
+from tests.test_validate_env import good_env
 
 
 def assert_refused(output: str, file: str, key: str) -> None:
@@ -113,3 +115,40 @@ def test_problems_of_the_catalog_and_the_stack_come_in_one_pass(catalog, tmp_pat
     keys = {p.key for p in caught.value.problems}
     assert {"services.cicd.colour", "services.gateway-mcp.route.path_prefix",
             "services.grafana.route.rate_limit.average", "devtools:region", "devtools:logMaxSize"} <= keys, keys
+
+
+def _env_with(line: str) -> str:
+    key = line.split("=", 1)[0].strip()
+    kept = [raw for raw in good_env().splitlines() if not raw.removeprefix("export ").startswith(f"{key}=")]
+    return "\n".join([*kept, line]) + "\n"
+
+
+@pytest.mark.parametrize("case", ENV_CASES, ids=[c[0] for c in ENV_CASES])
+def test_hostile_env_file_is_refused_without_printing_the_secret(case, tmp_path, capsys):
+    _, line, key = case
+    path = tmp_path / ".env"
+    path.write_text(_env_with(line))
+    assert main(["validate-env", "--env-file", str(path)]) == 2
+    out = capsys.readouterr()
+    output = out.out + out.err
+    assert SECRET not in output
+    assert_refused(output, str(path), key)
+
+
+@pytest.mark.parametrize("content", [b"DOMAIN=caf\xe9.io\n", b"DOMAIN=a\x00b\n"], ids=["not UTF-8", "NUL"])
+def test_unreadable_env_file_is_refused(content, tmp_path, capsys):
+    path = tmp_path / ".env"
+    path.write_bytes(content)
+    assert main(["validate-env", "--env-file", str(path)]) == 2
+    out = capsys.readouterr()
+    assert "Traceback" not in out.out + out.err and f"{path}: " in out.out
+
+
+def test_dotenv_format_as_python_dotenv_documents_it(tmp_path):
+    text = ("# comment\nexport A=1\nB = spaced \nC='lit\\n #x'\nD=\"esc\\n\\\"q\\\"\"\nE=bare # comment\n"
+            "F=\"multi\nline\"\nG=\n")
+    entries, problems = parse_env(text, ".env")
+    assert problems == []
+    assert {e.key: e.value for e in entries} == {
+        "A": "1", "B": "spaced", "C": "lit\\n #x", "D": 'esc\n"q"', "E": "bare", "F": "multi\nline", "G": ""}
+    assert [e.key for e in entries if e.inline_comment] == ["E"]

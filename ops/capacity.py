@@ -1,4 +1,8 @@
-"""What the declared containers ask of the droplet: limits and reservations against its size."""
+"""What the declared containers ask of the droplet: limits and reservations against its size.
+
+The host reserve is read where the memory-capacity policy reads it: the droplet's
+`devtools-host-reserve-mib` tag in the plan, which the program sets from `devtools:hostMemoryReserve`.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from dataclasses import dataclass
 from catalog.sizes import BACKUP_SURCHARGE, VOLUME_USD_PER_GIB, DropletSize
 from ops.engine import Recorded
 from policies.devtools_policy.docker import CONTAINER
+from policies.devtools_policy.host_reserve import declared_reserve
+from policies.devtools_policy.host_rules import DROPLET
 
 MIB = 1024**2
 
@@ -27,6 +33,9 @@ class Capacity:
 
     def line(self) -> str:
         gib = 1024**3
+        if self.allocatable_memory <= 0:
+            return (f"capacity: {self.size.slug} ({self.size.memory_bytes / gib:g} GiB): the host reserve of "
+                    f"{self.host_reserve / gib:.1f} GiB leaves nothing for the containers")
         return (
             f"capacity: {self.size.slug} ({self.size.memory_bytes / gib:g} GiB, {self.size.vcpus} vCPU, "
             f"{self.host_reserve / gib:.1f} GiB kept for the host) | "
@@ -42,11 +51,23 @@ def _plain(value):
     return value if isinstance(value, (int, float)) else 0
 
 
-def measure(resources: list[Recorded], size: DropletSize, host_reserve: int, volume_gib: int) -> Capacity:
+def host_reserve(resources: list[Recorded]) -> int:
+    """Bytes the droplet's tag declares for the host (0 when the plan has no such tag)."""
+    for r in resources:
+        if r.type == DROPLET:
+            try:
+                declared = declared_reserve(r.inputs.get("tags"))
+            except ValueError:
+                return 0
+            return declared if isinstance(declared, int) else 0
+    return 0
+
+
+def measure(resources: list[Recorded], size: DropletSize, volume_gib: int) -> Capacity:
     containers = [r.inputs for r in resources if r.type == CONTAINER]
     return Capacity(
         size=size,
-        host_reserve=host_reserve,
+        host_reserve=host_reserve(resources),
         memory_limits=int(sum(_plain(c.get("memory")) for c in containers) * MIB),
         memory_reservations=int(sum(_plain(c.get("memoryReservation")) for c in containers) * MIB),
         cpu_limits=sum(float(c.get("cpus", 0) or 0) for c in containers),

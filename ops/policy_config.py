@@ -13,11 +13,7 @@ from typing import Any
 
 from catalog.errors import InputError, Problem
 from ops.analyzer import LEVEL_CODES, PackInfo, PolicySetting
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
-    "array": (list,), "object": (dict,),
-}
+from policies.devtools_policy.values import matches_schema
 
 
 def read_policy_config(path: str) -> dict[str, Any]:
@@ -41,21 +37,6 @@ def _level(value: Any, file: str, key: str, problems: list[Problem]) -> str | No
                                 "use advisory, mandatory, remediate or disabled"))
         return None
     return value
-
-
-def _type_ok(value: Any, schema: dict[str, Any]) -> bool:
-    expected = _JSON_TYPES.get(str(schema.get("type")))
-    if expected is None:
-        return True
-    if isinstance(value, bool) and bool not in expected:
-        return False
-    if not isinstance(value, expected):
-        return False
-    if isinstance(value, list) and isinstance(schema.get("items"), dict):
-        return all(_type_ok(item, schema["items"]) for item in value)
-    if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), dict):
-        return all(_type_ok(item, schema["additionalProperties"]) for item in value.values())
-    return True
 
 
 def resolve(config: dict[str, Any], info: PackInfo, file: str = "policy config") -> dict[str, PolicySetting]:
@@ -84,8 +65,9 @@ def resolve(config: dict[str, Any], info: PackInfo, file: str = "policy config")
             if schema is None:
                 known = ", ".join(sorted(policy.config_schema)) or "none"
                 problems.append(Problem(file, f"{policy.name}.{key}", "is not a setting of this policy", f"settings: {known}"))
-            elif not _type_ok(value, schema):
-                problems.append(Problem(file, f"{policy.name}.{key}", f"is not of type {schema.get('type')}",
+            elif not matches_schema(value, schema):
+                bounds = "".join(f", {word} {schema[word]:g}" for word in ("minimum", "maximum") if word in schema)
+                problems.append(Problem(file, f"{policy.name}.{key}", f"is not of type {schema.get('type')}{bounds}",
                                         f"give a {schema.get('type')} ({schema.get('description', 'see docs/policies.md')})"))
             else:
                 properties[key] = value

@@ -71,7 +71,7 @@ def run(args) -> int:
         print(f"policy pack: {error}", file=sys.stderr)
         return EXIT_PACK_FAILED
     settings = inputs.settings
-    capacity = measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb)
+    capacity = measure(resources, settings.size, settings.volume_size_gb)
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
     elapsed = time.perf_counter() - started
     mode = "unknown" if args.unknowns else "known"

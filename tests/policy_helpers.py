@@ -37,4 +37,8 @@ def check_stack(rule: str, resources: list[StackResource], config: dict[str, Any
 def set_label(props: dict[str, Any], key: str, value: str) -> dict[str, Any]:
     props["labels"] = [entry for entry in props.get("labels", []) if entry.get("label") != key]
     props["labels"].append({"label": key, "value": value})
+    if key == "devtools.service":
+        # As the program does: a container's network alias is its service name (the pack checks both).
+        for network in props.get("networksAdvanced") or []:
+            network["aliases"] = [value]
     return props

@@ -153,12 +153,15 @@ def test_accepted_advisories_are_exactly_the_shipped_findings(shipped_advisories
             assert listed == {r.name if r else "stack" for r in resources}, policy
 
 
-def test_the_packs_host_reserve_default_matches_the_shipped_stack_setting():
-    """The pack's memory-capacity default and the stack's hostMemoryReserve describe the same reserve."""
+def test_the_pack_reads_the_host_reserve_the_stack_declares(shipped_plan):
+    """One source: the stack's hostMemoryReserve reaches the pack as the droplet's tag, which memory-capacity reads."""
     import yaml
 
     from catalog.units import parse_memory
+    from policies.devtools_policy.host_reserve import declared_reserve
     from policies.devtools_policy.registry import BY_NAME
 
     stack = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())["config"]
-    assert parse_memory(stack["devtools:hostMemoryReserve"]) == BY_NAME["memory-capacity"].config()["hostReserveMiB"] * 1024**2
+    droplet = shipped_plan.one("digitalocean:index/droplet:Droplet")
+    assert declared_reserve(droplet.inputs["tags"]) == parse_memory(stack["devtools:hostMemoryReserve"])
+    assert BY_NAME["memory-capacity"].config()["hostReserveMiB"] == 0  # 0: read the droplet's tag

@@ -19,15 +19,16 @@ from .docker import (
     command_lines,
     env_pairs,
     host_mounts,
+    identity,
     is_job,
     role,
-    service_name,
     uploads,
 )
 from .images import image_pin_problem
 from .metadata import ADVISORY, DATABASE_PORTS, PORTS, SERVICES, policy
 from .redis import is_redis, persistence_problems
-from .values import as_list, is_unknown
+from .shapes import shape_problems
+from .values import as_list, is_unknown, not_a_list
 
 Check = Callable[[str, Mapping[str, Any], Mapping[str, Any]], list[str]]
 
@@ -150,6 +151,9 @@ def _undelivered_secret_files(props: Mapping[str, Any]) -> list[str]:
       covers=("audit: secrets management", "design: secrets as files"))
 @container_rule
 def secrets_as_files(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    unreadable = not_a_list(props, "envs")
+    if unreadable:
+        return [unreadable]  # an environment the rule cannot read may hold any credential
     found = credentials.credentials_in_env(env_pairs(props))
     for line in command_lines(props):
         found += credentials.credentials_in_command(line)
@@ -226,7 +230,8 @@ def _published(props: Mapping[str, Any]) -> list[tuple[Any, Any]]:
 @container_rule
 def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     allow_list = config.get("allowedPorts") or {}
-    allowed = {int(p) for p in allow_list.get(service_name(props), [])}
+    who = identity(props)
+    allowed = {int(p) for p in allow_list.get(who, [])} if who else set()
     permitted = "; ".join(f"{svc} {', '.join(str(int(p)) for p in ports)}" for svc, ports in sorted(allow_list.items()))
     database_ports = {int(p) for p in config.get("databasePorts") or []}
     found = []
@@ -243,12 +248,14 @@ def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, A
         elif role(props) == DATASTORE_ROLE:
             found.append(f"a datastore publishes port {inside} on the host as {host_port}")
         elif ext not in allowed:
-            found.append(f"publishes port {inside} on the host as {host_port}; host ports allowed: {permitted or 'none'}")
+            unidentified = "" if who else " (it is not identified as a catalog service by label and network alias, so no allow-list applies)"
+            found.append(f"publishes port {inside} on the host as {host_port}; host ports allowed: {permitted or 'none'}{unidentified}")
     return found
 
 
 def _service_allowed(props: Mapping[str, Any], config: Mapping[str, Any], key: str = "allowedServices") -> bool:
-    return service_name(props) in (config.get(key) or [])
+    who = identity(props)
+    return who is not None and who in (config.get(key) or [])
 
 
 @policy("no-privileged-containers", severity="critical",
@@ -258,9 +265,12 @@ def _service_allowed(props: Mapping[str, Any], config: Mapping[str, Any], key: s
       covers=("CIS 5.5", "KICS privileged_containers_enabled"))
 @container_rule
 def no_privileged(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    if props.get("privileged") is True and not _service_allowed(props, config):
+    privileged = props.get("privileged")
+    if privileged in (None, False) or is_unknown(privileged) or _service_allowed(props, config):
+        return []
+    if privileged is True:
         return ["runs privileged: full access to the host's devices and kernel"]
-    return []
+    return [f"privileged is {privileged!r}, not a boolean: it cannot be judged, so it counts as privileged"]
 
 
 def _is_socket_mount(source: str) -> bool:
@@ -470,7 +480,7 @@ def uploads_need_writable_root(_type: str, props: Mapping[str, Any], _config: Ma
     uploads = props.get("uploads")
     if is_unknown(uploads) or not uploads:
         return []
-    files = [u.get("file") for u in uploads if isinstance(u, Mapping)]
+    files = [u.get("file") for u in as_list(uploads) if isinstance(u, Mapping)]
     shown = ", ".join(f for f in files if isinstance(f, str)) or "its files"
     return [f"the root filesystem is read-only, so Docker cannot upload {shown} into it"]
 
@@ -485,3 +495,12 @@ def read_only_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, A
     if is_unknown(value) or value is True:
         return []
     return ["the root filesystem is writable (readOnly is not set)"]
+
+
+@policy("inputs-well-formed", severity="critical",
+      description="Every input the pack judges has the type the provider's schema gives it (a list of "
+                  "addresses, a boolean for privileged, text for an uploaded file...): a value of another type "
+                  "cannot be judged, so it is refused rather than passed. Fix the program or the transformation "
+                  "that wrote it.")
+def inputs_well_formed(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    return shape_problems(resource_type, props)

@@ -38,6 +38,23 @@ def service_name(props: Mapping[str, Any], fallback: str = "") -> str:
     return name if isinstance(name, str) else fallback
 
 
+def identity(props: Mapping[str, Any]) -> str | None:
+    """The catalog service a container is, for allow-lists: its devtools.service label, confirmed by the
+    network alias the program gives every container (its service name). A container that only carries
+    a name, or a label its aliases do not confirm, is no one's: no allow-list applies to it."""
+    name = label(props, SERVICE_LABEL)
+    if not isinstance(name, str):
+        return None
+    entries = props.get("networksAdvanced")
+    if is_unknown(entries):
+        return name  # not known yet (first preview): the label stands alone
+    for entry in as_list(entries):
+        aliases = entry.get("aliases") if isinstance(entry, Mapping) else None
+        if is_unknown(aliases) or (isinstance(aliases, list) and (name in aliases or any(is_unknown(a) for a in aliases))):
+            return name
+    return None
+
+
 def role(props: Mapping[str, Any]) -> Any:
     return label(props, ROLE_LABEL)
 

@@ -67,7 +67,9 @@ def firewall_admin_ports(resource_type: str, props: Mapping[str, Any], config: M
         if not isinstance(rule, Mapping) or rule.get("protocol") == "icmp":
             continue
         span = _ports(rule.get("portRange"))
-        sources = [a for a in as_list(rule.get("sourceAddresses")) if _is_anywhere(a)]
+        addresses = rule.get("sourceAddresses")
+        # One address given as text instead of a list is still judged (the shape rule reports the type).
+        sources = [a for a in ([addresses] if isinstance(addresses, str) else as_list(addresses)) if _is_anywhere(a)]
         if span is None or not sources:
             continue
         hit = sorted(p for p in closed if span[0] <= p <= span[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -20,7 +20,7 @@ from pulumi_policy.proxy import UnknownValueError
 
 from .registry import RULES, Rule
 from .stack_rules import StackResource
-from .values import UNKNOWN
+from .values import UNKNOWN, matches_schema, type_name
 
 PACK_NAME = "devtools"
 
@@ -57,9 +57,37 @@ def _schema(rule: Rule) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.settings.items()}) if rule.settings else None
 
 
+def setting_problems(rule: Rule, given: Mapping[str, Any] | None) -> list[str]:
+    """Settings the policy config gave that do not fit their schema: the rule cannot judge with them."""
+    config = rule.config(given)
+    found = []
+    for key, schema in rule.settings.items():
+        if not matches_schema(config.get(key), schema):
+            bounds = "".join(f", {word} {schema[word]}" for word in ("minimum", "maximum") if word in schema)
+            found.append(f"policy setting {key} is {type_name(config.get(key))} that does not fit "
+                         f"{{type {schema.get('type')}{bounds}}}, so this policy cannot judge: fix the policy config")
+    return found
+
+
+def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[str, Any]], list[Any]]) -> tuple[list[Any], list[str]]:
+    """(the check's findings, findings about why it could not judge). Fails closed: a setting out of its
+    schema, or a value the check could not read, is a finding, never a crash of the pack. The message names
+    the rule and the error's type only: a value could be a secret."""
+    bad_settings = setting_problems(rule, given)
+    if bad_settings:
+        return [], bad_settings
+    try:
+        return check(rule.config(given)), []
+    except Exception as exc:  # noqa: BLE001 - any failure to judge must become a finding, not silence
+        return [], [f"{rule.name} could not judge this input ({type(exc).__name__}): a property has a form the rule "
+                    "does not read; see inputs-well-formed, or report it as a bug of the pack"]
+
+
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        for message in rule.check(args.resource_type, thaw(args.props), rule.config(args.get_config())):
+        props = thaw(args.props)
+        found, failures = judged(rule, args.get_config(), lambda config: rule.check(args.resource_type, props, config))
+        for message in found + failures:
             report(message, None)
 
     return ResourceValidationPolicy(validate=validate, **_metadata(rule))
@@ -77,7 +105,8 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
             )
             for r in args.resources
         ]
-        for urn, message in rule.check(resources, rule.config(args.get_config())):
+        found, failures = judged(rule, args.get_config(), lambda config: rule.check(resources, config))
+        for urn, message in found + [(None, failure) for failure in failures]:
             report(message, urn)
 
     return StackValidationPolicy(validate=validate, **_metadata(rule))

@@ -16,7 +16,7 @@ from typing import Any
 
 from .docker import Upload, data_mounts, run_lines, uploads
 from .images import image_repository
-from .values import UNKNOWN, is_unknown
+from .values import UNKNOWN, as_list, is_unknown
 
 # The official image's working directory: where Redis writes when no `dir` is set.
 DEFAULT_DIR = "/data"
@@ -101,6 +101,9 @@ def _read_file(config: RedisConfig, path: str, files: dict[str, Any], depth: int
             config.settings[name] = UNKNOWN
         config.save = UNKNOWN
         return
+    if not isinstance(content, str):
+        config.unreadable.append(path)  # not text: nothing in it can be judged, so it counts as not readable
+        return
     for name, values in _directives(content):
         _apply(config, name, values, files, depth)
 
@@ -141,7 +144,7 @@ def persistence_problems(props: Mapping[str, Any]) -> list[str]:
         if is_unknown(args) or (isinstance(args, list) and any(is_unknown(a) for a in args)):
             return []  # which file and which overrides Redis gets is not known yet
     config = effective_config(props)
-    problems = [f"config file {path} is not uploaded by the program, so its settings cannot be checked"
+    problems = [f"config file {path} is not uploaded by the program as text, so its settings cannot be checked"
                 for path in config.unreadable]
     settings = config.settings
     appendonly = settings.get("appendonly", "no")
@@ -155,7 +158,7 @@ def persistence_problems(props: Mapping[str, Any]) -> list[str]:
     data_dir = settings.get("dir", DEFAULT_DIR)
     mounts_known = not any(is_unknown(props.get(key)) for key in ("volumes", "mounts")) and not any(
         is_unknown(entry) or (isinstance(entry, dict) and any(is_unknown(v) for v in entry.values()))
-        for key in ("volumes", "mounts") for entry in (props.get(key) or []))
+        for key in ("volumes", "mounts") for entry in as_list(props.get(key)))
     if not is_unknown(data_dir) and mounts_known:
         data_dir = posixpath.join(DEFAULT_DIR, str(data_dir))  # a relative dir is relative to the working directory
         mounts = data_mounts(props)

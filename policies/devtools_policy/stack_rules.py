@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from .docker import (
     role,
     service_name,
 )
+from .host_reserve import TAG_PREFIX, declared_reserve
 from .host_rules import DROPLET
 from .metadata import ADVISORY, SERVICES, policy
 from .sizes import SIZES
@@ -43,59 +45,121 @@ def container_resources(resources: Sequence[StackResource]) -> list[StackResourc
     return [r for r in resources if r.type == CONTAINER]
 
 
-def _droplet_size(resources: Sequence[StackResource]) -> tuple[Any, list[Finding]]:
+def _droplet(resources: Sequence[StackResource]) -> tuple[StackResource | None, Any, list[Finding]]:
+    """The stack's one droplet and its size; findings when there is none, several, or one of an unknown size."""
     droplets = [r for r in resources if r.type == DROPLET]
+    if not container_resources(resources):
+        return None, None, []  # nothing to place: capacity is not this stack's question
     if len(droplets) != 1:
-        return None, []  # no single droplet: capacity is not this stack's question
+        # Containers with no single droplet to place them on: capacity cannot be judged, so it fails closed.
+        return None, None, [(None, f"the stack declares {len(droplets)} droplets, not one, so the containers' capacity "
+                                   "cannot be judged")]
     slug = droplets[0].props.get("size")
     if is_unknown(slug):
-        return None, []
-    size = SIZES.get(str(slug))
+        return None, None, []
+    size = SIZES.get(slug) if isinstance(slug, str) else None
     if size is None:
-        return None, [(droplets[0].urn, f"droplet size {slug!r} is not in the pack's size table, so capacity cannot be judged")]
-    return size, []
+        return None, None, [(droplets[0].urn, f"droplet size {slug!r} is not in the pack's size table, so capacity cannot be judged")]
+    return droplets[0], size, []
 
 
-def _total(containers: Sequence[StackResource], key: str, scale: float = 1.0) -> float | None:
-    """Sum of a numeric input over the containers; None when any of them is unknown."""
-    total = 0.0
+@dataclass(frozen=True)
+class Total:
+    """A sum over the containers that could be counted, and the names of those that could not:
+    not known yet (a first preview) or not a number (which is a finding of its own)."""
+
+    value: float
+    unknown: tuple[str, ...] = ()
+    invalid: tuple[str, ...] = ()
+
+    def note(self, what: str) -> str:
+        uncounted = sorted(self.unknown + self.invalid)
+        return f" ({what} of {', '.join(uncounted)} not counted)" if uncounted else ""
+
+
+def _plain_number(value: Any) -> float | None:
+    """A finite, non-negative number, also as text (pulumi-docker's `cpus` is a string); else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+def _total(containers: Sequence[StackResource], key: str, scale: float = 1.0) -> Total:
+    total, unknown, invalid = 0.0, [], []
     for c in containers:
         value = c.props.get(key)
-        if is_unknown(value):
-            return None
-        try:
-            total += float(value or 0) * scale
-        except (TypeError, ValueError):
+        if value is None:
+            continue  # not set: the limit rules judge that
+        number = None if is_unknown(value) else _plain_number(value)
+        if number is None:
+            (unknown if is_unknown(value) else invalid).append(service_name(c.props, c.name))
             continue
-    return total
+        total += number * scale
+    return Total(total, tuple(sorted(unknown)), tuple(sorted(invalid)))
+
+
+def _uncounted_findings(totals: Sequence[tuple[str, Total]]) -> list[Finding]:
+    """A value that is not a number is a finding of its own: the total may be larger than the pack can see.
+    (A value not known yet is only noted: on a first preview the engine does not know it either.)"""
+    return [(None, f"{what} of {', '.join(t.invalid)} are not numbers and could not be counted, so the total is "
+                   "judged on the others only") for what, t in totals if t.invalid]
+
+
+def _host_reserve(droplet: StackResource, config: Mapping[str, Any]) -> tuple[float | None, list[Finding]]:
+    """The host reserve: this policy's hostReserveMiB when set, else the droplet's declared tag."""
+    if config.get("hostReserveMiB"):
+        return float(config["hostReserveMiB"]) * MIB, []
+    try:
+        declared = declared_reserve(droplet.props.get("tags"))
+    except ValueError as exc:
+        return None, [(droplet.urn, f"{exc}, so capacity cannot be judged")]
+    if is_unknown(declared):
+        return None, []
+    if declared is None:
+        return None, [(droplet.urn, f"the droplet has no {TAG_PREFIX}<MiB> tag and hostReserveMiB is not set, so the "
+                                    "host reserve and with it the capacity cannot be judged")]
+    return float(declared), []
 
 
 @policy("memory-capacity", severity="high", stack=True,
       description="Container memory reservations must fit the droplet's memory minus the host reserve, and "
                   "limits must not overcommit it beyond the allowed factor: lower the services' memory or pick "
-                  "a larger devtools:dropletSize.",
-      settings={"hostReserveMiB": {"type": "number", "minimum": 0, "default": 1536,
-                                   "description": "memory kept for the OS, Docker and the agents (MiB)"},
+                  "a larger devtools:dropletSize. The host reserve is the droplet's devtools-host-reserve-mib "
+                  "tag, which the program sets from devtools:hostMemoryReserve.",
+      settings={"hostReserveMiB": {"type": "number", "minimum": 0, "default": 0,
+                                   "description": "memory kept for the OS, Docker and the agents (MiB); 0: the "
+                                                  "droplet's devtools-host-reserve-mib tag"},
                 "limitOvercommitFactor": {"type": "number", "minimum": 1, "default": 1.5,
                                           "description": "sum of limits / allocatable memory, at most"}},
       covers=("audit: resource limits missing (P0)", "audit: missing capacity planning guide"))
 def memory_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
-    size, found = _droplet_size(resources)
-    if size is None:
+    droplet, size, found = _droplet(resources)
+    if droplet is None:
+        return found
+    reserve, found = _host_reserve(droplet, config)
+    if reserve is None:
         return found
     containers = container_resources(resources)
-    reserve = float(config.get("hostReserveMiB", 1536)) * MIB
-    factor = float(config.get("limitOvercommitFactor", 1.5))
+    factor = float(config["limitOvercommitFactor"])
     allocatable = size.memory_bytes - reserve
+    if allocatable <= 0:
+        return [(droplet.urn, f"the host reserve of {reserve / GIB:.2f} GiB leaves nothing of {size.slug}'s "
+                              f"{size.memory_bytes / GIB:g} GiB for the containers")]
     reserved = _total(containers, "memoryReservation", MIB)
     limits = _total(containers, "memory", MIB)
-    if reserved is not None and reserved > allocatable:
-        found.append((None, f"memory reservations total {reserved / GIB:.2f} GiB, more than the {allocatable / GIB:.2f} GiB "
-                            f"a {size.slug} droplet has after {reserve / GIB:.2f} GiB for the host"))
-    if limits is not None and limits > factor * allocatable:
-        found.append((None, f"memory limits total {limits / GIB:.2f} GiB, {limits / allocatable:.2f}x the {allocatable / GIB:.2f} GiB "
-                            f"allocatable on {size.slug} (at most {factor:g}x allowed)"))
-    return found
+    if reserved.value > allocatable:
+        found.append((None, f"memory reservations total {reserved.value / GIB:.2f} GiB, more than the {allocatable / GIB:.2f} GiB "
+                            f"a {size.slug} droplet has after {reserve / GIB:.2f} GiB for the host"
+                            + reserved.note("reservations")))
+    if limits.value > factor * allocatable:
+        found.append((None, f"memory limits total {limits.value / GIB:.2f} GiB, {limits.value / allocatable:.2f}x the "
+                            f"{allocatable / GIB:.2f} GiB allocatable on {size.slug} (at most {factor:g}x allowed)"
+                            + limits.note("limits")))
+    return found + _uncounted_findings([("memory reservations", reserved), ("memory limits", limits)])
 
 
 @policy("cpu-capacity", severity="medium", stack=True,
@@ -108,21 +172,25 @@ def memory_capacity(resources: Sequence[StackResource], config: Mapping[str, Any
                                           "description": "sum of CPU limits / vCPUs, at most"}},
       covers=("audit: resource limits missing (P0)", "audit: missing capacity planning guide"))
 def cpu_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
-    size, found = _droplet_size(resources)
-    if size is None:
+    droplet, size, found = _droplet(resources)
+    if droplet is None:
         return found
     containers = container_resources(resources)
-    reserve = float(config.get("hostReserveCpus", 0.0))
-    factor = float(config.get("limitOvercommitFactor", 2.0))
+    reserve = float(config["hostReserveCpus"])
+    factor = float(config["limitOvercommitFactor"])
     allocatable = size.vcpus - reserve
+    if allocatable <= 0:
+        return [(droplet.urn, f"hostReserveCpus {reserve:g} leaves none of {size.slug}'s {size.vcpus} vCPUs for the containers")]
     # Docker has no CPU reservation; the program turns a reservation into cpuShares (1024 = one CPU).
     reserved = _total(containers, "cpuShares", 1 / 1024)
     limits = _total(containers, "cpus")
-    if reserved is not None and reserved > allocatable:
-        found.append((None, f"CPU reservations total {reserved:.2f} CPUs, more than the {allocatable:g} a {size.slug} droplet offers"))
-    if limits is not None and limits > factor * allocatable:
-        found.append((None, f"CPU limits total {limits:.2f} CPUs, {limits / allocatable:.2f}x the {allocatable:g} vCPUs "
-                            f"of {size.slug} (at most {factor:g}x allowed)"))
+    if reserved.value > allocatable:
+        found.append((None, f"CPU reservations total {reserved.value:.2f} CPUs, more than the {allocatable:g} a {size.slug} "
+                            "droplet offers" + reserved.note("reservations")))
+    if limits.value > factor * allocatable:
+        found.append((None, f"CPU limits total {limits.value:.2f} CPUs, {limits.value / allocatable:.2f}x the {allocatable:g} "
+                            f"vCPUs of {size.slug} (at most {factor:g}x allowed)" + limits.note("limits")))
+    found += _uncounted_findings([("CPU reservations", reserved), ("CPU limits", limits)])
     return found
 
 

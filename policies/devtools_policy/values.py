@@ -9,6 +9,7 @@ marker, so each rule decides, value by value, what it can still judge.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -71,3 +72,54 @@ def as_list(value: Any) -> list[Any]:
     """A list input, or [] when absent; an unknown list also yields [] (callers that must tell the
     difference check `is_unknown` first)."""
     return value if isinstance(value, list) else []
+
+
+def type_name(value: Any) -> str:
+    """How a finding names a value's type, in JSON's words (the engine's inputs are JSON)."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return "null" if value is None else type(value).__name__
+
+
+def not_a_list(props: Mapping[str, Any], key: str) -> str | None:
+    """A finding when `key` is present, known and not a list: the rule cannot read it, so it fails closed."""
+    value = props.get(key)
+    if value is None or is_unknown(value) or isinstance(value, list):
+        return None
+    return f"{key} is {type_name(value)}, not a list: it cannot be judged"
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,), "number": (int, float), "integer": (int,), "boolean": (bool,),
+    "array": (list,), "object": (dict,),
+}
+
+
+def matches_schema(value: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether a policy setting fits its JSON schema (type, items, additionalProperties, minimum, maximum)."""
+    expected = _JSON_TYPES.get(str(schema.get("type")))
+    if expected is None:
+        return True
+    if isinstance(value, bool) and bool not in expected:
+        return False
+    # Settings arrive over gRPC as a protobuf Struct, where every number is a float: 80.0 is an integer.
+    whole_float = isinstance(value, float) and value.is_integer()
+    if not isinstance(value, expected) and not (int in expected and whole_float):
+        return False
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value != value or ("minimum" in schema and value < schema["minimum"]) or (
+                "maximum" in schema and value > schema["maximum"]):
+            return False
+    if isinstance(value, list) and isinstance(schema.get("items"), Mapping):
+        return all(matches_schema(item, schema["items"]) for item in value)
+    if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), Mapping):
+        return all(matches_schema(item, schema["additionalProperties"]) for item in value.values())
+    return True

@@ -7,6 +7,7 @@ import pulumi_command as command
 import pulumi_digitalocean as do
 
 from catalog.settings import Settings
+from catalog.sizes import host_reserve_tag
 from render.cloud_init import render_cloud_init
 
 SSH_USER = "root"
@@ -68,7 +69,8 @@ class Host(pulumi.ComponentResource):
             ipv6=True,
             graceful_shutdown=True,
             droplet_agent=True,
-            tags=list(settings.tags),
+            # The host reserve travels as a tag, so the capacity report and the pack read one value.
+            tags=[*settings.tags, host_reserve_tag(settings.host_memory_reserve)],
             user_data=render_cloud_init(settings, self.volume_name),
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["user_data"]),
         )

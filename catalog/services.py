@@ -212,6 +212,25 @@ PortMapping = Annotated[str, AfterValidator(check_port_mapping)]
 Capability = Annotated[str, AfterValidator(check_capability)]
 
 
+# Docker's ulimit names (`docker run --ulimit`), and the open-files limit every container gets
+# unless the catalog says otherwise (CIS 5.19: set at run time, not left to the daemon's default).
+UlimitName = Literal["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc",
+                     "rss", "rtprio", "rttime", "sigpending", "stack"]
+DEFAULT_NOFILE = 65536
+MAX_NOFILE = 1048576  # the kernel's default nr_open: a larger nofile cannot be set
+
+
+class Ulimit(StrictModel):
+    soft: int = Field(ge=0, le=2**31 - 1)
+    hard: int = Field(ge=0, le=2**31 - 1)
+
+    @model_validator(mode="after")
+    def _soft_within_hard(self) -> Ulimit:
+        if self.soft > self.hard:
+            raise Invalid("soft exceeds hard", "lower soft or raise hard: the kernel refuses a soft limit above the hard one")
+        return self
+
+
 class DependsOn(StrictModel):
     condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_healthy"
 
@@ -239,6 +258,27 @@ class Service(StrictModel):
     read_only: bool = False
     user: str | None = None
     route: Route | None = None
+    ulimits: dict[UlimitName, Ulimit] = {}
+
+    @field_validator("ulimits", mode="before")
+    @classmethod
+    def _short_ulimits(cls, value: object) -> object:
+        # Compose's short form `nofile: 65536` sets soft and hard alike.
+        if isinstance(value, dict):
+            return {k: ({"soft": v, "hard": v} if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("ulimits")
+    @classmethod
+    def _nofile_settable(cls, value: dict[str, Ulimit]) -> dict[str, Ulimit]:
+        nofile = value.get("nofile")
+        if nofile is not None and (nofile.hard > MAX_NOFILE or nofile.soft < 1):
+            raise Invalid(f"nofile must be between 1 and {MAX_NOFILE}", f"write nofile: {DEFAULT_NOFILE}")
+        return value
+
+    def effective_ulimits(self) -> dict[str, Ulimit]:
+        """The catalog's ulimits, with the default open-files limit where it sets none."""
+        return {"nofile": Ulimit(soft=DEFAULT_NOFILE, hard=DEFAULT_NOFILE), **self.ulimits}
 
     @field_validator("image")
     @classmethod

@@ -26,7 +26,8 @@ from .docker import (
 )
 from .images import image_pin_problem
 from .metadata import ADVISORY, DATABASE_PORTS, PORTS, SERVICES, policy
-from .redis import is_redis, persistence_problems
+from .oauth2_proxy import is_oauth2_proxy, weak_sign_on
+from .redis import auth_problems, is_redis, persistence_problems
 from .shapes import shape_problems
 from .values import as_list, is_unknown, not_a_list
 
@@ -504,3 +505,43 @@ def read_only_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, A
                   "that wrote it.")
 def inputs_well_formed(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     return shape_problems(resource_type, props)
+
+
+@policy("redis-authentication", severity="critical",
+      description="Redis lets no client in without a password: the default user gets one (requirepass, or an "
+                  "aclfile whose `user default` has a password), and no ACL user has nopass. The program's "
+                  "redis.conf reads the aclfile rendered from the redis_password secret (render/redis_conf.py).",
+      covers=("audit: Redis without authentication",))
+@container_rule
+def redis_authentication(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    return auth_problems(props) if is_redis(props) else []
+
+
+@policy("ulimits-set", severity="medium",
+      description="Every container runs with an explicit open-files limit (ulimits nofile, soft no higher than "
+                  "hard) rather than whatever the daemon defaults to: the program sets 65536 unless the "
+                  "service's `ulimits:` in config/services.yaml says otherwise.",
+      covers=("CIS 5.19",))
+@container_rule
+def ulimits_set(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    limits = props.get("ulimits")
+    if is_unknown(limits) or any(is_unknown(u) for u in as_list(limits)):
+        return []
+    nofile = [u for u in as_list(limits) if isinstance(u, Mapping) and u.get("name") == "nofile"]
+    if not nofile:
+        return ["no open-files limit (ulimits nofile): the container gets the daemon's default"]
+    soft, hard = _number(nofile[0].get("soft")), _number(nofile[0].get("hard"))
+    if soft is None or hard is None or soft < 1 or soft > hard:
+        return ["ulimits nofile needs a soft limit of at least 1 and no higher than its hard limit"]
+    return []
+
+
+@policy("sign-on-not-weakened", severity="critical",
+      description="oauth2-proxy, which guards every route that is not public, keeps its protections: secure, "
+                  "HTTP-only cookies, a sign-in restricted to an organization, team, group or e-mail domain "
+                  "(never `email_domains = *` alone), no skip_auth routes, TLS verified. Set them through the "
+                  "stack's sso* settings (render/oauth2_proxy.py), never by flags or OAUTH2_PROXY_* overrides.",
+      covers=("audit: authentication on every route",))
+@container_rule
+def sign_on_not_weakened(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
+    return weak_sign_on(props) if is_oauth2_proxy(props) else []

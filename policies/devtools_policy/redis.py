@@ -28,6 +28,7 @@ class RedisConfig:
     settings: dict[str, Any] = field(default_factory=dict)   # directive -> last value (or UNKNOWN)
     save: Any = None                                          # list of rules, UNKNOWN, or None (never set)
     unreadable: list[str] = field(default_factory=list)      # config files named but not uploaded
+    users: list[list[str]] = field(default_factory=list)     # `user <name> <rules...>` directives, in order
 
 
 def is_redis(props: Mapping[str, Any]) -> bool:
@@ -79,6 +80,8 @@ def _directives(text: str) -> list[tuple[str, list[str]]]:
 def _apply(config: RedisConfig, name: str, values: list[str], files: dict[str, Any], depth: int = 0) -> None:
     if name == "include" and values and depth < 5:
         _read_file(config, values[0], files, depth + 1)
+    elif name == "user":
+        config.users.append([word for value in values for word in value.split()])
     elif name == "save":
         if values in ([""], []) or values == ['""']:
             config.save = []
@@ -170,3 +173,75 @@ def persistence_problems(props: Mapping[str, Any]) -> list[str]:
 def _under(path: str, mount_point: str) -> bool:
     path, mount_point = posixpath.normpath(path), posixpath.normpath(mount_point)
     return path == mount_point or path.startswith(mount_point.rstrip("/") + "/")
+
+
+@dataclass
+class _User:
+    on: bool = False
+    nopass: bool = False
+    passwords: int = 0
+
+
+def _acl_users(rules: list[list[str]], requirepass: Any) -> dict[str, _User]:
+    """Each user's state after its ACL rules, as redis-server builds it. `default` starts `on nopass`
+    unless requirepass gives it a password (which is what Redis does with no ACL for it)."""
+    users = {"default": _User(on=True, nopass=not requirepass, passwords=1 if requirepass else 0)}
+    for words in rules:
+        if not words:
+            continue
+        user = users.setdefault(words[0], _User())
+        for rule in words[1:]:
+            if rule == "on":
+                user.on = True
+            elif rule == "off":
+                user.on = False
+            elif rule == "nopass":
+                user.nopass, user.passwords = True, 0
+            elif rule in ("resetpass", "reset"):
+                user.nopass, user.passwords = False, 0
+                user.on = user.on and rule != "reset"
+            elif rule[:1] in (">", "#"):
+                user.passwords += 1
+                user.nopass = False
+    return users
+
+
+def _acl_file_rules(path: str, files: dict[str, Any]) -> Any:
+    """`user` lines of an uploaded ACL file; UNKNOWN when its content is not known, None when not uploaded."""
+    content = files.get(path)
+    if content is None or is_unknown(content):
+        return content
+    if not isinstance(content, str):
+        return None
+    return [line.split()[1:] for line in content.splitlines() if line.split()[:1] == ["user"]]
+
+
+def auth_problems(props: Mapping[str, Any]) -> list[str]:
+    """What lets a client in without a password: the default user left at nopass, or any user with nopass."""
+    for key in ("entrypoints", "command"):
+        args = props.get(key)
+        if is_unknown(args) or (isinstance(args, list) and any(is_unknown(a) for a in args)):
+            return []
+    config = effective_config(props)
+    if config.unreadable:
+        return [f"config file {path} is not uploaded by the program as text, so authentication cannot be checked"
+                for path in config.unreadable]
+    requirepass = config.settings.get("requirepass")
+    aclfile = config.settings.get("aclfile")
+    if is_unknown(requirepass) or is_unknown(aclfile):
+        return []
+    rules = config.users
+    if aclfile:
+        files = {u.file: u.content for u in uploads(props) if isinstance(u.file, str)}
+        from_file = _acl_file_rules(str(aclfile), files)
+        if is_unknown(from_file) or (from_file is None and is_unknown(props.get("uploads"))):
+            return []
+        if from_file is None:
+            return [f"aclfile {aclfile} is not uploaded as text, so who may log in cannot be checked"]
+        rules = from_file  # redis-server refuses `user` lines in redis.conf beside an aclfile
+    found = []
+    for name, user in sorted(_acl_users(rules, str(requirepass or "").strip('"') or None).items()):
+        if user.on and user.nopass:
+            found.append("the default user needs no password: any client that reaches Redis is in"
+                         if name == "default" else f"ACL user {name} has nopass: anyone can log in as {name}")
+    return found

@@ -123,6 +123,8 @@ class ServiceContainer(pulumi.ComponentResource):
             ],
             capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=list(spec.cap_add) or None),
             security_opts=["no-new-privileges:true"],
+            ulimits=[docker.ContainerUlimitArgs(name=limit, soft=u.soft, hard=u.hard)
+                     for limit, u in spec.effective_ulimits().items()],
             read_only=spec.read_only,
             user=spec.user,
             init=True,

@@ -174,6 +174,33 @@ class Settings(StrictModel):
             raise Invalid(f"{value!r} is not a private range", "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
         return value
 
+    # --- external services the platform's code calls (their credentials are catalog secrets) ---
+    # Services read these through `${setting}` references in their catalog environment.
+    qdrant_url: str | None = None
+    gradient_base_url: str = "https://inference.do-ai.run/v1"
+    linear_oauth_client_id: str | None = None
+    linear_oauth_redirect_uri: str | None = None
+    linear_webhook_uri: str | None = None
+    linear_approval_hub_issue_id: str | None = None
+    langfuse_host: str = "https://us.cloud.langfuse.com"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    notification_email_to: str | None = None
+    notification_email_from: str | None = None
+    # Services left out of this stack (e.g. one that cannot start at the pinned source).
+    omit_services: list[str] = []
+
+    @field_validator("qdrant_url", "gradient_base_url", "linear_oauth_redirect_uri", "linear_webhook_uri", "langfuse_host")
+    @classmethod
+    def _external_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
+    @field_validator("notification_email_to", "notification_email_from")
+    @classmethod
+    def _notification_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
     @property
     def size(self):
         return SIZES[self.droplet_size]

@@ -214,9 +214,9 @@ def test_secrets_as_files(shipped):
 
 def test_secret_file_variables_must_point_at_a_delivered_file(shipped):
     props = container(shipped)
-    props["uploads"] = [u for u in props["uploads"] if u["file"] != "/run/secrets/redis_password"]
+    props["uploads"] = [u for u in props["uploads"] if u["file"] != "/run/secrets/db_password"]
     assert check("secrets-as-files", CONTAINER, props) == [
-        "environment REDIS_PASSWORD_FILE points at /run/secrets/redis_password, which the container does not receive"]
+        "environment POSTGRES_PASSWORD_FILE points at /run/secrets/db_password, which the container does not receive"]
     props["volumes"].append({"hostPath": "/mnt/devtools-data/secrets", "containerPath": "/run/secrets", "readOnly": True})
     assert check("secrets-as-files", CONTAINER, props) == []
 

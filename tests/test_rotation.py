@@ -215,7 +215,8 @@ def test_redis_clients_roll_before_redis_drops_the_old_password(by_name):
     steps = procedure(ctx).steps
     roll, redeploy = steps[2].command, steps[3].command
     clients = [s for s in ctx.consumers if s != "redis"]
-    assert {"redis-exporter", "backup", "langgraph", "orchestrator"} <= set(clients)
+    # The agents read redis_url, derived from it: they roll with it.
+    assert {"redis-exporter", "backup", "orchestrator", "cicd"} <= set(clients)
     for service in clients:
         assert f"--target '{ctx.container_urns[service]}'" in roll, service
     assert f"'{ctx.container_urns['redis']}'" not in roll

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from ops.__main__ import main
+from ops.contract import defects as known_defects
 from ops.verify import discover_command, parse_discovery, registered_agents, tunnel_forwards
 from tests.support.processes import free_port
 
@@ -32,6 +33,12 @@ def _handler(health: int, ready: int, agents: list[dict] | None):
             self.end_headers()
             self.wfile.write(body)
 
+        def do_POST(self) -> None:
+            # No tool route, as the gateway at the pinned source.
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
         def log_message(self, *args) -> None:
             pass
 
@@ -42,7 +49,8 @@ def _handler(health: int, ready: int, agents: list[dict] | None):
 def platform(catalog: dict, tmp_path: Path) -> Iterator[tuple[Path, dict]]:
     """Every HTTP service of the catalog on its own local port; catalog rewritten to those ports."""
     registered = [{"agent_id": a, "name": a, "status": "healthy"} for a in AGENTS if a not in ("cicd", "documentation")]
-    behaviour = {"rag-context": (200, 503), "code-review": None}  # not ready; not running at all
+    # not ready (the real defect); not running at all; cannot start (the real defect)
+    behaviour = {"feature-dev": (200, 500), "code-review": None, "langgraph": None}
     servers = []
     for name, svc in catalog["services"].items():
         if not (svc.get("healthcheck") or {}).get("path"):
@@ -71,8 +79,15 @@ def test_verify_names_unready_services_and_missing_agents(platform, capsys):
     out = capsys.readouterr().out
     assert code == 1
     lines = {line.split()[1]: line for line in out.splitlines() if line.startswith(("ok", "FAIL")) and " agent registry" not in line}
-    assert lines["rag-context"].startswith("FAIL") and "ready 503" in lines["rag-context"]
+    assert lines["feature-dev"].startswith("FAIL") and "ready 500" in lines["feature-dev"]
+    assert "(known upstream defect feature-dev-ready-500)" in lines["feature-dev"]
     assert lines["code-review"].startswith("FAIL") and "refused" in lines["code-review"].lower()
+    assert "known upstream defect" not in lines["code-review"]  # down for no known reason
+    assert "(known upstream defect langgraph-module-not-found)" in lines["langgraph"]
+    defects = {line.split()[1]: line for line in out.splitlines() if line.startswith("UPSTREAM")}
+    assert set(defects) == {d.id for d in known_defects()}
+    assert "seen" in defects["gateway-no-tools-route"] and "shared/gateway/src/routes.js" in defects["gateway-no-tools-route"]
+    assert "in the source" in defects["code-review-diff-content"]
     assert lines["orchestrator"].startswith("ok") and lines["agent-registry"].startswith("ok")
     assert "agent registry is missing 2 of 6 agents: cicd, documentation" in out
     assert "postgres" not in lines and "migrate" not in lines  # no HTTP health: Docker checks those

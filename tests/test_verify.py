@@ -19,7 +19,7 @@ from tests.support.processes import free_port
 AGENTS = ["cicd", "code-review", "documentation", "feature-dev", "infrastructure", "orchestrator"]
 
 
-def _handler(health: int, ready: int, agents: list[dict] | None):
+def _handler(health: int, ready: int, agents: list[dict] | None, tools: int = 404):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path in ("/health", "/ready"):
@@ -34,8 +34,8 @@ def _handler(health: int, ready: int, agents: list[dict] | None):
             self.wfile.write(body)
 
         def do_POST(self) -> None:
-            # No tool route, as the gateway at the pinned source.
-            self.send_response(404)
+            # 404: no tool route, as the gateway at the pinned source.
+            self.send_response(tools)
             self.send_header("Content-Length", "0")
             self.end_headers()
 
@@ -99,7 +99,7 @@ def test_verify_passes_when_everything_answers(catalog: dict, tmp_path: Path, ca
     for svc in catalog["services"].values():
         if (svc.get("healthcheck") or {}).get("path"):
             svc["port"] = free_port()
-            server = ThreadingHTTPServer(("127.0.0.1", svc["port"]), _handler(200, 200, registered))
+            server = ThreadingHTTPServer(("127.0.0.1", svc["port"]), _handler(200, 200, registered, tools=200))
             threading.Thread(target=server.serve_forever, daemon=True).start()
             servers.append(server)
     path = tmp_path / "services.yaml"

@@ -18,6 +18,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator, model_
 from catalog.errors import InputError, Invalid, Problem
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
 from policies.devtools_policy.images import image_pin_problem
+from policies.devtools_policy.metric_sources import FAMILIES, unknown_families
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.secret_renderers import SECRET_RENDERERS
 
@@ -113,6 +114,14 @@ class Metrics(Probe):
     # The metric families the endpoint serves (names in policies/devtools_policy/metric_sources.py);
     # what the alert rules may watch is derived from it.
     yields: list[str] = []
+
+    @field_validator("yields")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        unknown = unknown_families(value)
+        if unknown:
+            raise Invalid(f"unknown metric families {unknown}", f"use those of policies/devtools_policy/metric_sources.py: {', '.join(FAMILIES)}")
+        return value
 
 
 class RateLimit(StrictModel):

@@ -105,13 +105,12 @@ class Settings(StrictModel):
         return value
 
     # Observability: where alerts go (the Slack webhook and SMTP password are catalog secrets),
-    # how long logs are kept, and the LLM token budget an alert guards.
+    # how long logs are kept.
     alert_email: str | None = None
     alert_email_from: str | None = None
     alert_smtp_smarthost: str | None = None
     alert_smtp_username: str | None = None
     log_retention_days: int = Field(default=31, ge=1, le=3650)
-    llm_tokens_per_hour_alert: int = Field(default=2_000_000, ge=1)
 
     @field_validator("alert_email", "alert_email_from")
     @classmethod

@@ -187,8 +187,9 @@ class Settings(StrictModel):
     smtp_user: str | None = None
     notification_email_to: str | None = None
     notification_email_from: str | None = None
-    # Services left out of this stack (e.g. one that cannot start at the pinned source).
-    omit_services: list[str] = []
+    # Services left out of this stack (e.g. one that cannot start at the pinned source); checked
+    # against the catalog, once, by catalog/omission.py, which applies it before anything else.
+    omit_services: object = []
 
     @field_validator("qdrant_url", "gradient_base_url", "linear_oauth_redirect_uri", "linear_webhook_uri", "langfuse_host")
     @classmethod

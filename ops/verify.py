@@ -31,9 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from catalog.errors import InputError
+from catalog.omission import omit, requested_omissions
 from catalog.services import Catalog, load_catalog
 from ops.contract import Defect, defects
 from ops.engine import PROGRAM_DIR
+from ops.stackfile import read_stack_config
 
 DEFAULT_REGISTRY_PATH = "/agents"
 
@@ -272,7 +274,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url-template", default="http://{service}:{port}",
                         help="base URL of a service; {service} and {port} are filled in (default: %(default)s)")
     parser.add_argument("--ssh", metavar="USER@HOST", help="reach the droplet's containers through an SSH tunnel")
-    parser.add_argument("--stack", default="prod", help="the stack whose containers --ssh looks for")
+    parser.add_argument("--stack", default="prod", help="the stack whose containers --ssh looks for, and whose omitServices are left out")
     parser.add_argument("--registry-path", default=DEFAULT_REGISTRY_PATH)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
@@ -281,6 +283,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(Path(args.catalog))
+        # Services the stack leaves out are not expected to answer.
+        catalog, _, problems = omit(catalog, requested_omissions(read_stack_config(args.stack).config), f"Pulumi.{args.stack}.yaml")
+        if problems:
+            raise InputError(problems)
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return 2

@@ -486,11 +486,11 @@ def test_data_network_must_be_internal(shipped):
 
 def test_volumes_not_shared(shipped):
     volume = {"hostPath": "/mnt/devtools-data/postgres-data", "containerPath": "/var/lib/postgresql/data", "readOnly": False}
-    resources = _stack_with(shipped, "langgraph", volumes=[volume])
+    resources = _stack_with(shipped, "agent-registry", volumes=[volume])
     found = [m for _, m in check_stack("volumes-not-shared", resources) if "postgres-data" in m]
-    assert len(found) == 2 and all("shared by langgraph, postgres" in m for m in found)
+    assert len(found) == 2 and all("shared by agent-registry, postgres" in m for m in found)
     volume["readOnly"] = True  # the other reads only; postgres is still the only writer... and shares it
-    found = [m for _, m in check_stack("volumes-not-shared", _stack_with(shipped, "langgraph", volumes=[volume])) if "postgres-data" in m]
+    found = [m for _, m in check_stack("volumes-not-shared", _stack_with(shipped, "agent-registry", volumes=[volume])) if "postgres-data" in m]
     assert len(found) == 2
 
 

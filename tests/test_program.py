@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
-from catalog.services import load_catalog
 from ops.engine import is_unknown
 from render.cloud_init import DATA_ROOT
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
-from tests.conftest import ROOT, run_plan
+from tests.conftest import deployed_catalog, run_plan
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
 NETWORK = "docker:index/network:Network"
 
-CATALOG = load_catalog(ROOT / "config" / "services.yaml")
+CATALOG = deployed_catalog()
 
 
 def test_host_resources_exist_once(shipped_plan):

@@ -46,7 +46,7 @@ def test_generated_secrets_are_replaced_by_their_engine_urn(by_name):
     first = procedure(ctx).steps[0].command
     assert f"--replace '{ctx.password_urn}' --target '{ctx.password_urn}'" in first
     clients = procedure(ctx).steps[2].command
-    for service in ("state-persistence", "agent-registry", "langgraph"):
+    for service in ("state-persistence", "agent-registry", "orchestrator"):
         assert f"$docker:index/container:Container::{service}'" in clients
     assert "::postgres'" not in clients
 

@@ -140,3 +140,10 @@ def test_a_secret_in_plain_environment_is_named(containers):
     container = copy.deepcopy(containers["state-persistence"])
     container.inputs["envs"].append("POSTGRES_PASSWORD=anything")
     assert "POSTGRES_PASSWORD is a secret set in the container's environment" in unmet("state-persistence", container)
+
+
+def test_docs_list_every_known_upstream_defect_with_its_source():
+    doc = (ROOT / "docs" / "UPSTREAM.md").read_text()
+    for defect in CONTRACT["defects"]:
+        assert f"`{defect['id']}`" in doc and f"`{defect['source']}`" in doc, defect["id"]
+        assert defect["service"] in CONTRACT["services"] or defect["service"] in CATALOG.services

@@ -6,12 +6,15 @@ import math
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_docker as docker
 
 from catalog.services import Healthcheck, Service, secret_path
 from catalog.settings import Settings
 from catalog.units import megabytes
 from render.cloud_init import DATA_ROOT
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+docker = provider_sdk("pulumi_docker", "container")
 
 
 def secret_env(spec: Service) -> dict[str, str]:

@@ -45,8 +45,9 @@ def omit(catalog: Catalog, requested: object, settings_file: str) -> tuple[Catal
     if not isinstance(requested, list) or not all(isinstance(n, str) for n in requested):
         return catalog, [], [Problem(settings_file, key, "is not a list of service names",
                                      f"pulumi config set --path '{key}[0]' <service>")]
-    problems = [Problem(settings_file, f"{key}[{i}]", f"{name!r} is no catalog service", f"use one of {sorted(catalog.services)}")
-                for i, name in enumerate(requested) if name not in catalog.services]
+    declared = catalog.declared("services")  # a service that failed its own validation is still declared
+    problems = [Problem(settings_file, f"{key}[{i}]", f"{name!r} is no catalog service", f"use one of {sorted(declared)}")
+                for i, name in enumerate(requested) if name not in declared]
     omitted = [n for n in dict.fromkeys(requested) if n in catalog.services]
     kept = {n: s for n, s in catalog.services.items() if n not in omitted}
     for name, svc in kept.items():

@@ -22,6 +22,11 @@ RESTRICTIONS = ("github_org", "github_team", "github_users", "github_repo", "git
                 "allowed_groups", "allowed_roles", "authenticated_emails_file", "bitbucket_team", "keycloak_group")
 
 
+# Repeatable flags are singular where the config file's option is plural.
+FLAG_OPTIONS = {"skip_auth_route": "skip_auth_routes", "email_domain": "email_domains", "upstream": "upstreams",
+                "cookie_domain": "cookie_domains", "whitelist_domain": "whitelist_domains", "allowed_group": "allowed_groups"}
+
+
 @dataclass
 class Options:
     values: dict[str, Any] = field(default_factory=dict)
@@ -48,7 +53,8 @@ def _flags(args: list[Any]) -> list[tuple[str, str]]:
                     value, i = words[i + 1], i + 1
                 else:
                     value = "true"
-            found.append((name.replace("-", "_").lower(), value))
+            option = name.replace("-", "_").lower()
+            found.append((FLAG_OPTIONS.get(option, option), value))
         i += 1
     return found
 
@@ -67,7 +73,7 @@ def effective_options(props: Mapping[str, Any]) -> Options:
         return options
     config = next((value for name, value in flags if name == "config"), None)
     if config is not None:
-        content = {u.file: u.content for u in uploads(props)}.get(config)
+        content = {u.file: u.content for u in uploads(props) if isinstance(u.file, str)}.get(config)
         if is_unknown(content):
             options.unknown = True
             return options

@@ -208,8 +208,11 @@ class Settings(StrictModel):
     @field_validator("sso_client_id", "alert_smtp_username")
     @classmethod
     def _one_word(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^[\x21-\x7e]{1,256}\Z", value):
-            raise Invalid("holds spaces, line breaks or non-ASCII characters", "copy the value again from where it was issued")
+        # Identifiers as providers issue them: letters, digits and . _ - @ + : only, so no value
+        # can carry quotes, spaces or line breaks into a rendered file.
+        if value is not None and not re.match(r"^[A-Za-z0-9._@+:-]{1,256}\Z", value):
+            raise Invalid("holds characters an identifier does not (spaces, quotes, line breaks...)",
+                          "copy the value again from where it was issued")
         return value
 
     @field_validator("sso_github_org")

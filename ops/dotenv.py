@@ -57,7 +57,8 @@ def parse_env(text: str, file: str) -> tuple[list[EnvEntry], list[Problem]]:
                                     "write it as NAME=value: letters, digits and _, not starting with a digit"))
             continue
         if binding.value is None:
-            problems.append(Problem(file, f"{key} ({where})", "has no `=` and no value", f"write it as {key}=<value>, or remove the line"))
+            # A line without `=` may be a value pasted alone (a secret): named by its line only.
+            problems.append(Problem(file, where, "has no `=` and no value", "write it as NAME=<value>, or remove the line"))
             continue
         if key in seen:
             problems.append(Problem(file, f"{key} ({where})", f"is set twice (first on line {seen[key]})", "keep one of them"))

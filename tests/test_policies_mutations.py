@@ -66,7 +66,8 @@ def test_redis_without_its_config_file_fails_the_preview(catalog, tmp_path, caps
     redis["command"], redis["configs"] = ["redis-server"], []
     code, doc = preview(catalog, tmp_path, capsys)
     assert code == EXIT_VIOLATION
-    assert mandatory(doc) == {("redis-persistence", "redis")}
+    # Without its redis.conf, Redis runs with neither persistence nor the ACL file.
+    assert mandatory(doc) == {("redis-persistence", "redis"), ("redis-authentication", "redis")}
 
 
 def test_more_memory_than_the_droplet_fails_the_preview(catalog, tmp_path, capsys):

@@ -525,11 +525,14 @@ def redis_authentication(_type: str, props: Mapping[str, Any], _config: Mapping[
 @container_rule
 def ulimits_set(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     limits = props.get("ulimits")
-    if is_unknown(limits) or any(is_unknown(u) for u in as_list(limits)):
+    if is_unknown(limits) or any(is_unknown(u) or (isinstance(u, Mapping) and is_unknown(u.get("name")))
+                                 for u in as_list(limits)):
         return []
     nofile = [u for u in as_list(limits) if isinstance(u, Mapping) and u.get("name") == "nofile"]
     if not nofile:
         return ["no open-files limit (ulimits nofile): the container gets the daemon's default"]
+    if any(is_unknown(nofile[0].get(key)) for key in ("soft", "hard")):
+        return []
     soft, hard = _number(nofile[0].get("soft")), _number(nofile[0].get("hard"))
     if soft is None or hard is None or soft < 1 or soft > hard:
         return ["ulimits nofile needs a soft limit of at least 1 and no higher than its hard limit"]

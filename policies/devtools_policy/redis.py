@@ -100,7 +100,7 @@ def _read_file(config: RedisConfig, path: str, files: dict[str, Any], depth: int
         return
     if is_unknown(content):
         # Nothing in it is known: every setting it could hold becomes unknown.
-        for name in ("appendonly", "appendfsync", "dir"):
+        for name in ("appendonly", "appendfsync", "dir", "requirepass", "aclfile"):
             config.settings[name] = UNKNOWN
         config.save = UNKNOWN
         return
@@ -111,11 +111,17 @@ def _read_file(config: RedisConfig, path: str, files: dict[str, Any], depth: int
         _apply(config, name, values, files, depth)
 
 
-def effective_config(props: Mapping[str, Any]) -> RedisConfig:
-    config = RedisConfig()
+def _uploaded_files(props: Mapping[str, Any]) -> dict[str, Any]:
+    """Path -> content of the uploads; a path not found reads as unknown while some uploads are not known."""
     files = {u.file: u.content for u in uploads(props) if isinstance(u, Upload) and isinstance(u.file, str)}
     if is_unknown(props.get("uploads")) or any(not isinstance(u.file, str) for u in uploads(props)):
-        files = _UnknownFiles(files)  # a file not found may still be among the uploads not known yet
+        return _UnknownFiles(files)  # a file not found may still be among the uploads not known yet
+    return files
+
+
+def effective_config(props: Mapping[str, Any]) -> RedisConfig:
+    config = RedisConfig()
+    files = _uploaded_files(props)
     args: list[str] | None = None
     for line in run_lines(props):
         args = _server_args(line)
@@ -232,9 +238,8 @@ def auth_problems(props: Mapping[str, Any]) -> list[str]:
         return []
     rules = config.users
     if aclfile:
-        files = {u.file: u.content for u in uploads(props) if isinstance(u.file, str)}
-        from_file = _acl_file_rules(str(aclfile), files)
-        if is_unknown(from_file) or (from_file is None and is_unknown(props.get("uploads"))):
+        from_file = _acl_file_rules(str(aclfile), _uploaded_files(props))
+        if is_unknown(from_file):
             return []
         if from_file is None:
             return [f"aclfile {aclfile} is not uploaded as text, so who may log in cannot be checked"]

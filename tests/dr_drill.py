@@ -96,8 +96,8 @@ class Writers:
             while not self.stop.is_set():
                 # Each statement commits on its own; the echo after it is the acknowledgement.
                 psql.stdin.write(
-                    f"INSERT INTO workflow_state (workflow_id, workflow_type, state) VALUES "
-                    f"('drill-{n}', 'drill', jsonb_build_object('n', {n}, 'at', extract(epoch FROM clock_timestamp())));\n"
+                    f"INSERT INTO tasks (task_id, type, status, payload) VALUES "
+                    f"('drill-{n}', 'drill', 'done', jsonb_build_object('n', {n}, 'at', extract(epoch FROM clock_timestamp())));\n"
                     f"SELECT {n};\n")
                 psql.stdin.flush()
                 assert psql.stdout.readline().strip() == str(n)
@@ -182,15 +182,15 @@ def register_agents(pg: PostgresServer) -> list[str]:
     catalog, _ = shipped_catalog_and_settings()
     agents = [name for name, svc in catalog.services.items() if svc.role == "agent"]
     values = ", ".join(
-        f"('{name}', '{name}', 'http://{name}:{catalog.services[name].port}', 'healthy', '[\"{name}\"]')" for name in agents
+        f"('{name}', '{name}', 'http://{name}:{catalog.services[name].port}', 'active', '[\"{name}\"]')" for name in agents
     )
-    pg.query(f"INSERT INTO agent_registry (agent_id, name, base_url, status, capabilities) VALUES {values}", DATABASE)
+    pg.query(f"INSERT INTO agent_registry (agent_id, agent_name, base_url, status, capabilities) VALUES {values}", DATABASE)
     return agents
 
 
 STATIC_QUERY = (
     "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ("
-    " SELECT row(agent_id, name, base_url, status, capabilities, metadata, created_at)::text AS t FROM agent_registry"
+    " SELECT row(agent_id, agent_name, base_url, status, capabilities, metadata, created_at)::text AS t FROM agent_registry"
     " UNION ALL SELECT row(version, name, checksum, applied_at)::text FROM schema_migrations) s"
 )
 
@@ -252,7 +252,7 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
         if pg.query(STATIC_QUERY, DATABASE) != static_before:
             mismatches.append("agent registry or migration history differ after restore")
         restored_rows = [int(x) for x in pg.query(
-            "SELECT string_agg(substr(workflow_id, 7), ',') FROM workflow_state WHERE workflow_type = 'drill'", DATABASE
+            "SELECT string_agg(substr(task_id, 7), ',') FROM tasks WHERE type = 'drill'", DATABASE
         ).split(",") if x]
         if sorted(restored_rows) != list(range(len(restored_rows))):
             mismatches.append("restored workflow rows have gaps")
@@ -264,7 +264,7 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
         if len(events) < events_before:
             mismatches.append(f"events written before the backup are missing: {len(events)} < {events_before}")
         newest_row = float(pg.query(
-            "SELECT coalesce(max((state->>'at')::float8), 0) FROM workflow_state WHERE workflow_type = 'drill'", DATABASE))
+            "SELECT coalesce(max((payload->>'at')::float8), 0) FROM tasks WHERE type = 'drill'", DATABASE))
         newest_event = max(events.values(), default=0.0)
         return DrillResult(
             backup_seconds=round(backup_seconds, 3),

@@ -73,8 +73,9 @@ RULES: tuple[Rule, ...] = (
          "only role job is exempt.",
          "medium", MANDATORY, c.healthcheck, covers=("audit: health checks", "CIS 5.27", "KICS healthcheck_not_set")),
     Rule("image-pinned",
-         "Pin every image to a released version tag or a digest, never `latest` or no tag: the same preview must "
-         "deploy the same software.",
+         "Pin every image by digest or to one release, never a moving tag (no tag, `latest`, `<name>-latest`, or "
+         "an official image's major or major.minor tag such as `redis:7-alpine` or `postgres:16`): the same preview "
+         "must deploy the same software.",
          "medium", MANDATORY, c.image_pinned, covers=("CIS 5.28 (partly)", "audit: image versioning")),
     Rule("no-published-ports",
          "Only the edge proxy publishes host ports (80 and 443), and no container ever publishes a database port: "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import env_diff, preview, reference, restore, rotate, validate_env, verify
+from ops import drill, env_diff, preview, reference, restore, rotate, validate_env, verify
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
@@ -13,6 +13,7 @@ COMMANDS = {
     "env-diff": (env_diff, "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
     "verify": (verify, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
     "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
+    "drill": (drill, "the recovery drill on local PostgreSQL and Redis: back up, destroy, restore, compare; print the figures"),
     "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
     "reference": (reference, "print (or --write into README.md) this command reference"),
 }

@@ -17,11 +17,15 @@ import re
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from catalog.errors import Problem
 from catalog.model import PROGRAM_DIR
 from catalog.services import Catalog, Service
 from policies.devtools_policy.images import image_pin_problem, split_reference
+
+if TYPE_CHECKING:  # catalog/settings.py imports this module to validate with it
+    from catalog.settings import Settings
 
 NAMESPACE = "devtools"
 GIT_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -50,18 +54,18 @@ def built_services(catalog: Catalog) -> dict[str, Service]:
     return {name: spec for name, spec in catalog.services.items() if spec.build is not None}
 
 
-def builds_from_platform(name: str, spec: Service, settings) -> bool:
+def builds_from_platform(name: str, spec: Service, settings: Settings) -> bool:
     """True when the program builds this service's image from the platform checkout."""
     assert spec.build is not None
     return spec.build.source == "platform" and settings.platform_source is not None and name not in settings.platform_images
 
 
-def uses_registry(catalog: Catalog, settings) -> bool:
+def uses_registry(catalog: Catalog, settings: Settings) -> bool:
     """Whether any image is pushed to or pulled from the stack's own registry."""
     return any(name not in settings.platform_images for name in built_services(catalog))
 
 
-def image_problems(settings, catalog: Catalog, file: str) -> list[Problem]:
+def image_problems(settings: Settings, catalog: Catalog, file: str) -> list[Problem]:
     """Every problem with how the stack versions the catalog's built images, all at once."""
     problems: list[Problem] = []
     key = lambda name: f"{NAMESPACE}:{name}"  # noqa: E731
@@ -95,12 +99,6 @@ def image_problems(settings, catalog: Catalog, file: str) -> list[Problem]:
         elif (problem := pinned_reference_problem(reference)) is not None:
             problems.append(Problem(file, where, *problem))
 
-    for name, spec in built.items():
-        if spec.build.source == "project":
-            context = PROGRAM_DIR / spec.build.context
-            if not (PROGRAM_DIR / spec.build.dockerfile).is_file() or not context.is_dir():
-                problems.append(Problem(file, key("catalog"), f"service {name}'s build context {spec.build.context} or "
-                                        f"Dockerfile {spec.build.dockerfile} is not in this checkout", "restore them, or fix services.<name>.build"))
     for name in settings.image_tags:
         if name in built:
             problems.append(Problem(file, key(f"imageTags.{name}"), "is a built image: its version comes from the stack's images settings",
@@ -150,7 +148,7 @@ def checkout_problems(path: str, sha: str, platform: Mapping[str, Service], file
     return problems
 
 
-def registry_problems(settings, catalog: Catalog, file: str) -> list[Problem]:
+def registry_problems(settings: Settings, catalog: Catalog, file: str) -> list[Problem]:
     name = settings.container_registry
     if name is None:
         return [Problem(file, f"{NAMESPACE}:containerRegistry", "is not set, but the catalog's built images live in the stack's registry",

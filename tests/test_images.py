@@ -18,6 +18,7 @@ from catalog.services import load_catalog
 from ops.policy_config import resolve
 from ops.stackfile import read_stack_config
 from policies.devtools_policy.images import image_pin_problem
+from policies.devtools_policy.values import is_unknown
 from tests.servers import shipped_catalog_and_settings
 
 IMAGE = "docker-build:index:Image"
@@ -81,6 +82,15 @@ def test_build_mode_builds_pushes_and_runs_each_platform_image_by_digest(checkou
     credentials = {r.name: r.inputs for r in plan.of_type(
         "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials")}
     assert credentials["registry-pull"]["write"] is False and credentials["registry-push"]["write"] is True
+
+
+def test_first_preview_of_a_build_leaves_the_digests_unknown_and_the_pack_quiet(checkout):
+    source, sha = checkout
+    plan = run_plan(overrides=build_mode(source, sha), known=False)
+    for name in BUILT:
+        props = rule_form(plan.containers()[name].inputs)
+        assert is_unknown(props["image"]), name  # the digest exists only once the image is pushed
+        assert check("image-pinned", CONTAINER, props) == []
 
 
 def test_prebuilt_by_sha_tag_builds_only_the_projects_own_images(shipped_plan):

@@ -16,14 +16,17 @@ import json
 from pathlib import Path
 
 import pulumi
-import pulumi_digitalocean as do
-import pulumi_docker as docker
-import pulumi_docker_build as docker_build
 
 from catalog.model import PROGRAM_DIR
 from catalog.platform_images import builds_from_platform, built_services, git, source_dir, uses_registry
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+do = provider_sdk("pulumi_digitalocean", "container_registry", "container_registry_docker_credentials")
+docker = provider_sdk("pulumi_docker", "provider")
+docker_build = provider_sdk("pulumi_docker_build", "image")
 
 # Context files that never belong in an image: bytecode caches differ between machines.
 SKIPPED_PARTS = ("__pycache__",)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from catalog.errors import InputError
+from ops.contract import load_contract
 from render.migrations import RUNNER, load_migrations, render_migrations_script
-from tests.servers import ROOT, PostgresServer, render_config, shipped_catalog_and_settings
+from tests.servers import ROOT, PostgresServer, render_config
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_schema.sql"
 SCHEMA_QUERY = """
@@ -33,35 +34,40 @@ def script(tmp_path_factory) -> Path:
     return path
 
 
-# What each service's code at the platform's commit b7cfbe3 reads and writes, by source file:
-# table -> (columns the statements name, the column its upsert / lookup needs unique).
-# LangGraph's checkpointer creates its own tables (PostgresSaver.setup()), so none are listed for it.
-AGENT_REGISTRY = {"agent_registry": (("agent_id", "agent_name", "base_url", "status", "capabilities", "metadata",
-                                      "last_heartbeat", "created_at", "updated_at"), "agent_id")}
-APPROVALS = {"approval_requests": (("id", "workflow_id", "thread_id", "checkpoint_id", "task_type", "task_description",
-                                    "agent_name", "risk_level", "risk_score", "risk_factors", "action_type",
-                                    "action_details", "action_impact", "status", "approver_id", "approver_role",
-                                    "approved_at", "rejected_at", "rejection_reason", "approval_justification",
-                                    "expires_at", "created_at", "updated_at"), "id")}
-PLATFORM_TABLES: dict[str, dict[str, dict[str, tuple[tuple[str, ...], str]]]] = {
-    "agent-registry": {"shared/services/agent-registry/main.py": AGENT_REGISTRY},
-    "state-persistence": {"shared/services/state/main.py": {
-        "tasks": (("id", "task_id", "type", "status", "assigned_agent", "payload", "result", "created_at", "updated_at"),
-                  "task_id"),
-        "agent_logs": (("id", "task_id", "agent", "log_level", "message", "metadata", "timestamp"), "id"),
-        "workflows": (("id", "workflow_id", "name", "steps", "status", "created_at", "completed_at"), "workflow_id"),
-        "compliance_runs": (("id", "run_id", "agent", "task_id", "status", "summary", "checks", "metadata",
-                             "started_at", "completed_at", "created_at"), "run_id"),
-    }},
-    "orchestrator": {
-        "shared/lib/session_manager.py": {
-            "chat_sessions": (("session_id", "user_id", "created_at", "updated_at", "metadata"), "session_id"),
-            "chat_messages": (("message_id", "session_id", "role", "content", "created_at", "metadata"), "message_id"),
-        },
-        "shared/lib/hitl_manager.py": APPROVALS,
-    },
-    "langgraph": {"shared/services/langgraph/src/interrupt_nodes.py -> shared/lib/hitl_manager.py": APPROVALS},
+# The tables each service's code uses come from the platform contract (config/platform-contract.yaml,
+# each with its source path at b7cfbe3). Here, per table: the columns its statements name and the
+# column its upsert / lookup needs unique, read from the same source files.
+COLUMNS: dict[str, tuple[tuple[str, ...], str]] = {
+    # shared/services/agent-registry/main.py (register, list, heartbeat, health)
+    "agent_registry": (("agent_id", "agent_name", "base_url", "status", "capabilities", "metadata",
+                        "last_heartbeat", "created_at", "updated_at"), "agent_id"),
+    # shared/lib/hitl_manager.py (create, status, approve, reject, list pending, expire)
+    "approval_requests": (("id", "workflow_id", "thread_id", "checkpoint_id", "task_type", "task_description",
+                           "agent_name", "risk_level", "risk_score", "risk_factors", "action_type", "action_details",
+                           "action_impact", "status", "approver_id", "approver_role", "approved_at", "rejected_at",
+                           "rejection_reason", "approval_justification", "expires_at", "created_at", "updated_at"), "id"),
+    # shared/lib/session_manager.py (create, add message, history, cleanup)
+    "chat_sessions": (("session_id", "user_id", "created_at", "updated_at", "metadata"), "session_id"),
+    "chat_messages": (("message_id", "session_id", "role", "content", "created_at", "metadata"), "message_id"),
+    # shared/services/state/main.py (tasks, logs, workflows and compliance endpoints)
+    "tasks": (("id", "task_id", "type", "status", "assigned_agent", "payload", "result", "created_at", "updated_at"),
+              "task_id"),
+    "agent_logs": (("id", "task_id", "agent", "log_level", "message", "metadata", "timestamp"), "id"),
+    "workflows": (("id", "workflow_id", "name", "steps", "status", "created_at", "completed_at"), "workflow_id"),
+    "compliance_runs": (("id", "run_id", "agent", "task_id", "status", "summary", "checks", "metadata",
+                         "started_at", "completed_at", "created_at"), "run_id"),
 }
+# Created by the service itself, not by the migrations: LangGraph's PostgresSaver.setup()
+# (shared/services/langgraph/checkpointer.py), for the library version its image installed.
+SELF_CREATED = {"checkpoints"}
+
+
+def contract_tables() -> list[tuple[str, str, str]]:
+    """(service, table, source path) for every table the contract says a service's code uses."""
+    return [(service, table["name"], table["source"])
+            for service, needs in load_contract()["services"].items() for table in needs.get("tables", [])]
+
+
 COLUMNS_QUERY = """
 SELECT coalesce(string_agg(c.column_name || ' ' || c.data_type, ',' ORDER BY c.column_name), '')
 FROM information_schema.columns c WHERE c.table_schema = 'public' AND c.table_name = '{table}'
@@ -75,27 +81,29 @@ WHERE i.indrelid = 'public.{table}'::regclass AND i.indisunique AND i.indnatts =
 def missing_from_schema(server: PostgresServer, database: str) -> list[str]:
     """What a service's code needs that the database lacks, each with the source file that needs it."""
     missing = []
-    for service, sources in PLATFORM_TABLES.items():
-        for source, tables in sources.items():
-            for table, (columns, unique) in tables.items():
-                where = f"{service} ({source}): table {table}"
-                found = dict(item.split(" ", 1) for item in
-                             server.query(COLUMNS_QUERY.format(table=table), database).split(",") if item)
-                if not found:
-                    missing.append(f"{where} does not exist")
-                    continue
-                missing += [f"{where} lacks column {column}" for column in columns if column not in found]
-                # The code writes and compares naive UTC datetimes; a timestamptz column returns aware ones.
-                missing += [f"{where}.{column} is {kind}, the code needs timestamp without time zone"
-                            for column, kind in found.items() if kind == "timestamp with time zone"]
-                if server.query(UNIQUE_QUERY.format(table=table, column=unique), database) == "0":
-                    missing.append(f"{where} has no unique index on {unique} (its upsert / lookup key)")
+    for service, table, source in contract_tables():
+        if table in SELF_CREATED:
+            continue
+        columns, unique = COLUMNS[table]
+        where = f"{service} ({source}): table {table}"
+        found = dict(item.split(" ", 1) for item in
+                     server.query(COLUMNS_QUERY.format(table=table), database).split(",") if item)
+        if not found:
+            missing.append(f"{where} does not exist")
+            continue
+        missing += [f"{where} lacks column {column}" for column in columns if column not in found]
+        # The code writes and compares naive UTC datetimes; a timestamptz column returns aware ones.
+        missing += [f"{where}.{column} is {kind}, the code needs timestamp without time zone"
+                    for column, kind in found.items() if kind == "timestamp with time zone"]
+        if server.query(UNIQUE_QUERY.format(table=table, column=unique), database) == "0":
+            missing.append(f"{where} has no unique index on {unique} (its upsert / lookup key)")
     return missing
 
 
-def test_the_contract_names_services_of_the_catalog():
-    catalog, _ = shipped_catalog_and_settings()
-    assert set(PLATFORM_TABLES) <= set(catalog.services)
+def test_every_table_of_the_contract_has_its_columns_here():
+    tables = {table for _, table, _ in contract_tables()}
+    assert {"agent_registry", "tasks", "chat_sessions", "approval_requests"} <= tables
+    assert tables - SELF_CREATED == set(COLUMNS)
 
 
 def test_fresh_database_has_every_table_the_services_query_then_second_run_is_a_no_op(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 from ops.analyzer import to_wire
@@ -42,3 +43,25 @@ def set_label(props: dict[str, Any], key: str, value: str) -> dict[str, Any]:
         for network in props.get("networksAdvanced") or []:
             network["aliases"] = [value]
     return props
+
+
+def property_paths(value: Any, path: tuple = ()) -> Iterator[tuple]:
+    """Every place in a props tree: each leaf and each dict or list, the root excluded."""
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from property_paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from property_paths(item, (*path, i))
+
+
+def replaced_at(props: dict, path: tuple, value: Any) -> dict:
+    """A deep copy of `props` with the value at `path` replaced."""
+    copied = copy.deepcopy(props)
+    target = copied
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = value
+    return copied

@@ -5,37 +5,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from policy_helpers import CONTAINER, DROPLET, FIREWALL, check, check_stack, rule_form, set_label, stack_form
+from policy_helpers import property_paths as _paths
+from policy_helpers import replaced_at as _with
 
 from ops.analyzer import PolicySetting
 from policies.devtools_policy.registry import BY_NAME, RULES
 
 # Values of every JSON type but the one a property has.
 WRONG = ["0.0.0.0/0", 7, -1, 1e308, True, [], ["x"], [7], {}, {"a": 1}, None]
-
-
-def _paths(value: Any, path: tuple = ()) -> Iterator[tuple]:
-    if path:
-        yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*path, i))
-
-
-def _with(props: dict, path: tuple, value: Any) -> dict:
-    copied = copy.deepcopy(props)
-    target = copied
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = value
-    return copied
 
 
 @pytest.fixture(scope="module")

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from conftest import run_plan
-from policy_helpers import CONTAINER, DROPLET, FIREWALL, check, check_stack, rule_form, stack_form
+from policy_helpers import CONTAINER, DROPLET, FIREWALL, check, check_stack, replaced_at, rule_form, stack_form
+from policy_helpers import property_paths as _paths
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
@@ -22,25 +21,8 @@ from policies.devtools_policy.registry import RULES
 from policies.devtools_policy.values import UNKNOWN
 
 
-def _paths(value: Any, path: tuple = ()) -> Iterator[tuple]:
-    """Every place in a props tree: each leaf and each dict or list, the root excluded."""
-    if path:
-        yield path
-    if isinstance(value, dict):
-        for key, item in value.items():
-            yield from _paths(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _paths(item, (*path, i))
-
-
 def _with_unknown(props: dict, path: tuple) -> dict:
-    copied = copy.deepcopy(props)
-    target = copied
-    for step in path[:-1]:
-        target = target[step]
-    target[path[-1]] = UNKNOWN
-    return copied
+    return replaced_at(props, path, UNKNOWN)
 
 
 @pytest.fixture(scope="module")

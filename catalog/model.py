@@ -134,6 +134,22 @@ def dotted(loc: tuple[Any, ...]) -> str:
     return out or "(top level)"
 
 
+# A specific fix for the type errors pydantic reports, by its error type.
+_TYPE_FIXES = {
+    "list_type": "write it as a YAML list, such as [a, b]",
+    "dict_type": "write it as a mapping, such as {key: value}",
+    "model_type": "write it as a mapping of the documented keys",
+    "string_type": "write it as text (quote it if it looks like a number or a boolean)",
+    "int_type": "write a whole number", "int_parsing": "write a whole number", "int_from_float": "write a whole number",
+    "bool_type": "write true or false", "bool_parsing": "write true or false",
+    "float_type": "write a number", "float_parsing": "write a number",
+    "literal_error": "use one of the values the message lists",
+    "too_short": "add at least one entry",
+    "greater_than_equal": "raise it to the minimum the message names",
+    "less_than_equal": "lower it to the maximum the message names",
+}
+
+
 def problems_from_validation(exc: ValidationError, file: str, prefix: tuple[Any, ...] = ()) -> list[Problem]:
     """Map pydantic's errors to Problems, keeping the fix a validator attached (Invalid)."""
     problems = []
@@ -149,5 +165,5 @@ def problems_from_validation(exc: ValidationError, file: str, prefix: tuple[Any,
         elif err["type"] == "missing":
             problems.append(Problem(file, key, "is required but missing", f"add {loc[-1]}"))
         else:
-            problems.append(Problem(file, key, err["msg"], "correct the value's type or form"))
+            problems.append(Problem(file, key, err["msg"], _TYPE_FIXES.get(err["type"], "correct the value's type or form")))
     return problems

@@ -551,10 +551,20 @@ class Catalog(StrictModel):
     # Entries of the file that failed their own validation (`services.redis`, `networks.data`...):
     # checks across entries stay quiet about them rather than report them a second time.
     _invalid: frozenset[str] = PrivateAttr(default=frozenset())
+    # The role each invalid service declares, where it names one, and the services' order in the
+    # file: one edge too many is still told while the other edge has a problem of its own.
+    _invalid_roles: dict[str, str] = PrivateAttr(default_factory=dict)
+    _order: tuple[str, ...] = PrivateAttr(default=())
 
     @property
     def invalid(self) -> frozenset[str]:
         return self._invalid
+
+    def declared_roles(self) -> dict[str, str]:
+        """Every service's role, valid or not (where it names one), in the file's order."""
+        roles = {**{n: s.role for n, s in self.services.items()}, **self._invalid_roles}
+        order = self._order or tuple(self.services)
+        return {name: roles[name] for name in order if name in roles}
 
     def declared(self, kind: str) -> set[str]:
         """Names of `kind` (services, networks...) the file declares, valid or not."""
@@ -792,5 +802,9 @@ def _load_catalog(path: Path, label: str, version: tuple[int, int] | None) -> tu
         # Go on with what is valid, so the cross-checks report in this same pass.
         catalog = Catalog.model_construct(version=1, **{k: valid.get(k, {}) for k in SECTIONS})
     catalog._invalid = frozenset(invalid)
+    raw_services = raw.get("services") if isinstance(raw.get("services"), dict) else {}
+    catalog._order = tuple(name for name in raw_services if isinstance(name, str))
+    catalog._invalid_roles = {name: body["role"] for name, body in raw_services.items()
+                              if f"services.{name}" in invalid and isinstance(body, dict) and isinstance(body.get("role"), str)}
     problems.extend(cross_check(catalog, label))
     return catalog, tuple(problems)

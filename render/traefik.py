@@ -73,7 +73,7 @@ def edge_problems(catalog: Catalog, file: str) -> list[Problem]:
         if svc.ports and svc.role != "edge":
             add(f"services.{name}.ports", "publishes a port on the droplet; only the edge may",
                 "remove ports: and give the service a route: so the edge reaches it over the edge network")
-    edges = [name for name, svc in catalog.services.items() if svc.role == "edge"]
+    edges = [name for name, role in catalog.declared_roles().items() if role == "edge"]
     for name in edges[1:]:
         add(f"services.{name}.role", f"is a second edge beside {edges[0]}: only one service can hold ports 80 and 443",
             f"give {name} another role, or remove it")

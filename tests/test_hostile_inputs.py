@@ -152,3 +152,15 @@ def test_dotenv_format_as_python_dotenv_documents_it(tmp_path):
     assert {e.key: e.value for e in entries} == {
         "A": "1", "B": "spaced", "C": "lit\\n #x", "D": 'esc\n"q"', "E": "bare", "F": "multi\nline", "G": ""}
     assert [e.key for e in entries if e.inline_comment] == ["E"]
+
+
+def test_a_second_edge_is_told_while_the_first_has_a_problem_of_its_own(catalog, tmp_path):
+    catalog["services"]["edge"]["ports"] = ["443"]
+    catalog["services"]["edge2"] = {**catalog["services"]["edge"], "ports": [], "port": 8443,
+                                    "metrics": {"path": "/metrics", "port": 8083}}
+    path = tmp_path / "services.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    config = {**read_stack_config("prod").config, "devtools:catalog": str(path)}
+    with pytest.raises(InputError) as caught:
+        load_inputs(config, "prod")
+    assert {p.key for p in caught.value.problems} == {"services.edge.ports[0]", "services.edge2.role"}

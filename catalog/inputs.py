@@ -61,9 +61,8 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
         except InputError as exc:
             problems.extend(exc.problems)
         else:
-            if not catalog.invalid:  # their checks ask which services exist: only a whole catalog can say
-                problems.extend(observability_problems(catalog, settings, label, settings_file))
-                problems.extend(environment_problems(catalog, settings, label, settings_file))
+            problems.extend(observability_problems(catalog, settings, label, settings_file))
+            problems.extend(environment_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)
     return Inputs(catalog, settings, tuple(omitted))

@@ -13,7 +13,7 @@ from render.observability.prometheus_config import retention_problems
 def observability_problems(catalog: Catalog, settings: Settings, catalog_file: str, settings_file: str) -> list[Problem]:
     problems = retention_problems(catalog, settings, catalog_file, settings_file)
     for name, config in catalog.configs.items():
-        if config.renderer == ALLOY_RENDERER and LOKI not in catalog.services:
+        if config.renderer == ALLOY_RENDERER and LOKI not in catalog.declared("services"):
             problems.append(Problem(catalog_file, f"configs.{name}",
                                     "ships logs to Loki, but the catalog has no `loki` service",
                                     "add the loki service, or remove the log shipper and its config"))

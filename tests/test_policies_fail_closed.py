@@ -174,3 +174,22 @@ def test_wrongly_typed_inputs_are_findings_over_grpc(policy_pack, shipped_plan):
     assert all("hunter2" not in v.message for v in policy_pack.analyze(redis))
     quiet = {v.policy for v in policy_pack.analyze(shipped_plan.containers()["redis"])}
     assert not quiet & {"no-privileged-containers", "secrets-as-files", "inputs-well-formed"}
+
+
+def test_a_check_that_cannot_read_its_input_is_a_finding_naming_the_rule_only():
+    from policies.devtools_policy.pack import judged
+
+    rule = BY_NAME["memory-capacity"]
+
+    def unreadable(_config):
+        raise KeyError("s3cr3t-value-from-an-input")
+
+    found, failures = judged(rule, {}, unreadable)
+    assert found == []
+    assert failures == ["memory-capacity could not judge this input (KeyError): a property has a form the rule "
+                        "does not read; see inputs-well-formed, or report it as a bug of the pack"]
+    assert judged(rule, {}, lambda config: [(None, "x")]) == ([(None, "x")], [])
+    found, failures = judged(rule, {"limitOvercommitFactor": 0.5}, unreadable)
+    assert found == [] and failures == [
+        "policy setting limitOvercommitFactor is a number that does not fit {type number, minimum 1}, "
+        "so this policy cannot judge: fix the policy config"]

@@ -135,6 +135,8 @@ class Route(StrictModel):
     path_prefix: str
     public: bool = False
     rate_limit: RateLimit | None = None
+    # This route serves the single sign-on the edge asks about every request to a route that is not public.
+    sign_in: bool = False
 
     @field_validator("path_prefix")
     @classmethod

@@ -18,7 +18,7 @@ import yaml
 
 from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
-from render.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
+from render.traefik import auth_service, dynamic_config, routed, static_config
 from targets.droplet.service import healthcheck_test
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
 from tests.support.processes import free_port
@@ -31,6 +31,10 @@ RATE_LIMITED = "gateway-mcp"   # a route with its own rate limit in the shipped 
 
 def shipped_inputs():
     return load_inputs(read_stack_config("prod").config, "prod")
+
+
+# The single sign-on service: the one whose route says sign_in.
+AUTH_SERVICE = auth_service(shipped_inputs().catalog)[0]
 
 
 @pytest.fixture(scope="module")

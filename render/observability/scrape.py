@@ -40,10 +40,6 @@ def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
     return [job for job in scrape_jobs(catalog) if job.role in roles]
 
 
-def has_job(catalog: Catalog, name: str) -> bool:
-    return job_of(catalog, name) is not None
-
-
 def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[ScrapeJob]:
     """Scrape targets that share no network with Prometheus, so their job would always be down."""
     if scraper not in catalog.services:
@@ -56,6 +52,11 @@ def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[Scra
 def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
     """The scrape jobs whose target exposes `metric` (per the metric sources table)."""
     return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.yields))]
+
+
+def job_yielding(catalog: Catalog, metric: str) -> str | None:
+    """The first scrape job whose target exposes `metric`: how a rule finds the host's or a datastore's exporter."""
+    return next((job.job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.yields))), None)
 
 
 def produces(catalog: Catalog, service: str, metric: str) -> bool:

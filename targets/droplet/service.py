@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_docker as docker
 
 from catalog.services import Healthcheck, Service, secret_path
 from catalog.settings import Settings
@@ -16,6 +15,10 @@ from render.environment import resolved_environment
 from render.probes import probe_argv
 from render.registry import RENDERERS
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+docker = provider_sdk("pulumi_docker", "container")
 
 
 def secret_env(spec: Service) -> dict[str, str]:

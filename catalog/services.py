@@ -137,6 +137,8 @@ class Route(StrictModel):
     rate_limit: RateLimit | None = None
     # This route serves the single sign-on the edge asks about every request to a route that is not public.
     sign_in: bool = False
+    # The upstream serves its paths at its root: the edge removes the prefix before passing a request on.
+    strip_prefix: bool = False
 
     @field_validator("path_prefix")
     @classmethod

@@ -201,6 +201,11 @@ def dynamic_config(catalog: Catalog, settings: Settings) -> dict:
         middlewares[limiter] = {"rateLimit": {"average": limit.average, "burst": limit.burst, "period": "1s"}}
         # Rate limit first, so floods never reach the auth service or the upstream.
         chain = [limiter, SECURITY_HEADERS] + ([] if route.public else [SSO_ERRORS, SSO_AUTH])
+        if route.strip_prefix:
+            # Last: the sign-in redirect must still carry the full path to come back to.
+            stripper = f"strip-prefix-{name}"
+            middlewares[stripper] = {"stripPrefix": {"prefixes": [route.path_prefix.rstrip("/")]}}
+            chain.append(stripper)
         routers[name] = {
             "rule": _rule(settings.domain, route.path_prefix),
             "entryPoints": [WEBSECURE],

@@ -147,3 +147,13 @@ def test_docs_list_every_known_upstream_defect_with_its_source():
     for defect in CONTRACT["defects"]:
         assert f"`{defect['id']}`" in doc and f"`{defect['source']}`" in doc, defect["id"]
         assert defect["service"] in CONTRACT["services"] or defect["service"] in CATALOG.services
+
+
+def test_the_migrations_the_plan_ships_create_every_table_the_services_use(containers):
+    """The migrate job's script (what it really runs) creates each table a service queries."""
+    scripts = [files[path] for c in containers.values() for files in [delivered(c)[1]] for path in files
+               if path.endswith(".sql")]
+    created = {m.lower() for script in scripts for m in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", script, re.I)}
+    needed = {(name, t["name"]) for name in SERVICES for t in CONTRACT["services"][name].get("tables", [])
+              if t.get("created_by") != "the service"}
+    assert needed and {table for _, table in needed} <= created, sorted(n for n in needed if n[1] not in created)

@@ -17,7 +17,7 @@ def read_inputs() -> Inputs:
     everything = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     raw = {k: v for k, v in everything.items() if k.startswith(f"{NAMESPACE}:")}
     inputs = load_inputs(raw, pulumi.get_stack())
-    # `pulumi preview` shows these: what the stack leaves out, and who calls it.
+    # Both previews (the CLI's and the offline one) show these: what the stack leaves out, and who calls it.
     for line in describe(list(inputs.omitted)):
         pulumi.log.warn(line)
     return inputs

@@ -87,6 +87,7 @@ class Build(StrictModel):
 
 def check_repository(image: str) -> str:
     """A built service's `image` is the repository it is pushed to in the stack's registry: no registry, tag or digest."""
+    check_image_reference(image)
     parts = split_reference(image)
     if parts is None or parts[0] is not None or parts[2] is not None or parts[3] is not None:
         raise Invalid(f"{image!r} is not a bare repository name (a built image gets its registry and version from the stack)",

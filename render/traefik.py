@@ -116,7 +116,7 @@ def edge_problems(catalog: Catalog, file: str) -> list[Problem]:
             add(f"services.{auth_name}" if auth_name else "services", "routes that are not public need the single sign-on service, with a port and a public route",
                 f"give the sign-on service (oauth2-proxy) a port and route: {{path_prefix: {AUTH_PREFIX}, public: true, sign_in: true}}, "
                 "or mark the routes public: true")
-        elif auth.route.path_prefix.rstrip("/") != AUTH_PREFIX:
+        elif auth is not None and auth.route.path_prefix.rstrip("/") != AUTH_PREFIX:
             add(f"services.{auth_name}.route.path_prefix", f"must be {AUTH_PREFIX}: sign-in and callback live there",
                 f"write path_prefix: {AUTH_PREFIX}")
     return problems

@@ -14,7 +14,7 @@ from catalog.errors import InputError
 from catalog.inputs import load_inputs
 from catalog.services import MAX_BURST, MAX_RATE, Route
 from ops.stackfile import read_stack_config
-from render.traefik import AUTH_SERVICE, UnsafeRuleValue, dynamic_config, routed, static_config
+from render.traefik import UnsafeRuleValue, auth_service, dynamic_config, routed, static_config
 from tests.conftest import shipped_catalog
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
 from tests.support.traefik_run import RunningTraefik
@@ -66,10 +66,11 @@ def test_accepted_extremes_keep_every_protected_route_behind_sign_on(variant, tm
     variant(data)
     inputs = _load(data, tmp_path)
     catalog, settings = inputs.catalog, inputs.settings
+    auth_name, auth_spec = auth_service(catalog)
     upstreams = {name: Upstream(name, svc.healthcheck.path or "/health", svc.readiness.path)
-                 for name, svc in routed(catalog).items() if name != AUTH_SERVICE}
-    auth = SignOnStandIn(catalog.services[AUTH_SERVICE].route.path_prefix)
-    ports = {name: up.port for name, up in upstreams.items()} | {AUTH_SERVICE: auth.port}
+                 for name, svc in routed(catalog).items() if name != auth_name}
+    auth = SignOnStandIn(auth_spec.route.path_prefix)
+    ports = {name: up.port for name, up in upstreams.items()} | {auth_name: auth.port}
     proxy = RunningTraefik(static_config(catalog, catalog.services["edge"], settings), dynamic_config(catalog, settings),
                            ports, tmp_path, settings.domain)
     try:
@@ -85,7 +86,7 @@ def test_accepted_extremes_keep_every_protected_route_behind_sign_on(variant, tm
             # ... and the route is loaded: a signed-in request gets through.
             assert proxy.get(f"{prefix}/tasks", cookie=SIGNED_IN).body.startswith(f"{name} "), proxy.logs()
         for name, svc in routed(catalog).items():
-            if svc.route.public and name != AUTH_SERVICE:
+            if svc.route.public and name != auth_name:
                 path = f"{svc.route.path_prefix.rstrip('/')}/page"
                 assert proxy.get(path).body.startswith(f"{name} "), (path, proxy.logs())
         errors = [line for line in (tmp_path / "traefik.log").read_text().splitlines() if " ERR " in line]

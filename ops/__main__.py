@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import env_diff, preview, reference, restore, rotate, validate_env, verify
+from ops import env_diff, import_compose, preview, reference, restore, rotate, schema, validate_env, verify
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
@@ -14,6 +14,8 @@ COMMANDS = {
     "verify": (verify, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
     "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
     "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
+    "import-compose": (import_compose, "turn a compose file into a catalog the preview accepts; print the follow-ups it needs"),
+    "schema": (schema, "print (or --write into config/services.schema.json) the catalog's JSON Schema, from the models"),
     "reference": (reference, "print (or --write into README.md) this command reference"),
 }
 

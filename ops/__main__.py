@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ops import env_diff, import_compose, preview, reference, restore, rotate, schema, validate_env, verify
+from ops import audit, env_diff, import_compose, preview, reference, restore, rotate, schema, validate_env, verify
 
 COMMANDS = {
     "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
@@ -15,6 +15,7 @@ COMMANDS = {
     "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
     "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
     "import-compose": (import_compose, "turn a compose file into a catalog the preview accepts; print the follow-ups it needs"),
+    "audit": (audit, "audit a compose file: gaps by scope and priority, the policy pack over its imported plan, compose-only checks"),
     "schema": (schema, "print (or --write into config/services.schema.json) the catalog's JSON Schema, from the models"),
     "reference": (reference, "print (or --write into README.md) this command reference"),
 }

@@ -22,10 +22,10 @@ from catalog.model import PROGRAM_DIR, read_yaml
 from catalog.services import SECRETS_DIR
 from catalog.settings import NAMESPACE
 from catalog.units import parse_cpus, parse_memory
-from ops.compose.images import default_port, health_command, known_role, reads_file_variables
+from ops.compose.images import default_port, health_command, known_role, moving_tag_reason, reads_file_variables
 from ops.compose.load import ComposeError, ComposeFile, read_dotenv
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
-from policies.devtools_policy.images import image_pin_problem, image_repository
+from policies.devtools_policy.images import image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.traefik import AUTH_SERVICE
 
@@ -73,6 +73,11 @@ DROPPED = {
 }
 
 
+# Dropped keys that are a gap of the compose file in their own right (the rest are only compose's way).
+DROPPED_KINDS = {"privileged": "privileged", "network_mode": "host-namespace",
+                 "pid": "host-namespace", "ipc": "host-namespace", "devices": "host-devices"}
+
+
 @dataclass(frozen=True)
 class FollowUp:
     """One thing the importer could not do for the operator: where, what, and the command if there is one."""
@@ -85,6 +90,16 @@ class FollowUp:
         return f"{self.where}: {self.action}" + (f"\n    $ {self.command}" if self.command else "")
 
 
+@dataclass(frozen=True)
+class Gap:
+    """Something the compose file lacked or got wrong, found while importing it (the audit's evidence)."""
+
+    kind: str
+    service: str | None   # the compose service, None for the file as a whole
+    key: str              # the compose key, dotted (services.api.deploy)
+    detail: str
+
+
 @dataclass
 class Imported:
     document: dict[str, Any]
@@ -92,6 +107,7 @@ class Imported:
     followups: list[FollowUp]
     services: dict[str, str] = field(default_factory=dict)  # compose service -> catalog service
     dropped: list[str] = field(default_factory=list)         # compose services the edge replaces
+    gaps: list[Gap] = field(default_factory=list)
 
 
 def catalog_name(name: str, pattern: str = "-") -> str:
@@ -170,6 +186,10 @@ class Converter:
         self.secret_by_value: dict[str, str] = {}
         self.volumes: dict[str, dict[str, Any]] = {}
         self.names = {name: catalog_name(name) for name in compose.services}
+        self.compose_names = {key: name for name, key in self.names.items()}
+        self.env_file_of: dict[str, dict[str, str]] = {}      # service -> variable -> the env_file it came from
+        self.file_readers: dict[str, list[str]] = {}          # variable -> services that must now read <VAR>_FILE
+        self.gaps: list[Gap] = []
         self.environments = {name: self._environment(name, svc) for name, svc in compose.services.items()}
         self.extensions = {name: dict(svc.get("x-devtools") or {}) for name, svc in compose.services.items()}
         self.jobs = {dep for svc in compose.services.values() for dep, cond in self._depends(svc).items()
@@ -183,11 +203,27 @@ class Converter:
 
     # --- helpers ------------------------------------------------------------------------------
 
-    def note(self, path: tuple[str, ...], text: str) -> None:
+    def note(self, kind: str | None, path: tuple[str, ...], text: str, compose_key: str | None = None) -> None:
+        """A `# REVIEW:` comment at `path` of the catalog; `kind` names the gap of the compose file it shows,
+        found at the service's `compose_key` (by default the catalog key of the same name)."""
         self.notes.setdefault(path, []).append(text)
+        if kind:
+            service = self.compose_names.get(path[1]) if len(path) > 1 and path[0] == "services" else None
+            field = compose_key or ".".join(path[2:3])
+            key = ".".join(p for p in ("services", service, field) if p) if service else ".".join(path)
+            self._gap(kind, service, key, text)
 
-    def follow(self, where: str, action: str, command: str | None = None) -> None:
+    def follow(self, kind: str | None, where: str, action: str, command: str | None = None) -> None:
+        """A follow-up printed after the import; `where` is the compose key it concerns."""
         self.followups.append(FollowUp(where, action, command))
+        if kind:
+            parts = where.split(".")
+            service = parts[1].split("[")[0] if parts[0] == "services" and len(parts) > 1 else None
+            self._gap(kind, service, where, action)
+
+    def _gap(self, kind: str, service: str | None, key: str, detail: str) -> None:
+        if not any((g.kind, g.service, g.key) == (kind, service, key) for g in self.gaps):  # each once
+            self.gaps.append(Gap(kind, service, key, detail))
 
     @staticmethod
     def _depends(svc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -208,6 +244,7 @@ class Converter:
             values, problems = read_dotenv(file, str(file))
             self.problems.extend(problems)
             env.update(values)
+            self.env_file_of.setdefault(name, {}).update(dict.fromkeys(values, str(path)))
         raw = svc.get("environment") or {}
         items = [item.split("=", 1) if "=" in item else [item, None] for item in raw] if isinstance(raw, list) else list(raw.items())
         for key, value in items:
@@ -230,22 +267,25 @@ class Converter:
     def run(self) -> Imported:
         services: dict[str, dict[str, Any]] = {}
         for variable in sorted(self.compose.missing):
-            self.follow(f"${{{variable}}}", "is unset and has no default, so it was replaced by an empty string (as compose does); "
+            self.follow("unset-variable", f"${{{variable}}}", "is unset and has no default, so it was replaced by an empty string (as compose does); "
                         "set it in the .env file, or give it a default with ${" + variable + ":-value}")
         template = self._edge_template() if self.routed else None
         replaced = set(template["services"]) if template else set()
         for name in self.proxies:
-            self.follow(f"services.{name}", f"dropped: it publishes {'/'.join(map(str, PROXY_PORTS))}, and the catalog's edge "
+            self.follow("proxy-replaced", f"services.{name}", f"dropped: it publishes {'/'.join(map(str, PROXY_PORTS))}, and the catalog's edge "
                         "(Traefik with TLS, single sign-on and rate limits) takes its place; each service it routed to "
                         "has a route: now (review the path prefixes)")
         for name, svc in self.compose.services.items():
             if name in self.proxies:
                 continue
             if self.names[name] in replaced:
-                self.follow(f"services.{name}", f"replaced by the catalog's own {self.names[name]} (the edge's single sign-on)")
+                self.follow(None, f"services.{name}", f"replaced by the catalog's own {self.names[name]} (the edge's single sign-on)")
                 continue
             services[self.names[name]] = self._service(name, svc)
         self._segment(services)
+        declared = self.compose.model.get("networks") or {}
+        if len(declared) <= 1 and any(role == "datastore" for role in self.roles.values()):
+            self._gap("flat-network", None, "networks", "one network for every service: each reaches every datastore")
         document: dict[str, Any] = {"version": 1}
         used_networks = sorted({net for svc in services.values() for net in svc["networks"]}, key=list(NETWORKS).index)
         if template:
@@ -256,7 +296,7 @@ class Converter:
             description, internal = NETWORKS.get(net, (f"Network {net} of the edge.", False))
             document["networks"][net] = {"description": description, **({"internal": True} if internal else {})}
         if self.compose.model.get("networks"):
-            self.note(("networks",), f"the compose networks ({', '.join(self.compose.model['networks'])}) are replaced by this "
+            self.note(None, ("networks",), f"the compose networks ({', '.join(self.compose.model['networks'])}) are replaced by this "
                       "segmentation: datastores on the internal data network, joined only by the services that depend on them")
         volumes = dict(self.volumes)
         secrets = dict(self.secrets)
@@ -266,17 +306,20 @@ class Converter:
             secrets.update(template["secrets"])
             configs.update(template["configs"])
             services.update(template["services"])
-            self.note(("services", next(iter(template["services"]))),
+            self.note(None, ("services", next(iter(template["services"]))),
                       "the edge and its single sign-on come from the project's catalog (config/services.yaml)")
         for key, value in (("volumes", volumes), ("secrets", secrets), ("configs", configs)):
             if value:
                 document[key] = value
         document["services"] = services
+        for var, readers in self.file_readers.items():
+            self.follow(None, f"environment.{var}", f"make {', '.join(readers)} read {var} from the file named by {var}_FILE "
+                        "(the value is no longer in the environment)")
         if self.problems:
             raise ComposeError(list(dict.fromkeys(self.problems)))
         return Imported(document, self.notes, self.followups, {n: self.names[n] for n in self.compose.services
                                                                if n not in self.proxies and self.names[n] not in replaced},
-                        list(self.proxies))
+                        list(self.proxies), self.gaps)
 
     def _service(self, name: str, svc: dict[str, Any]) -> dict[str, Any]:
         key = self.names[name]
@@ -305,8 +348,8 @@ class Converter:
             out["readiness"] = dict(extension["readiness"])
         elif name in self.routed or (healthcheck or {}).get("path"):
             out["readiness"] = {"path": DEFAULT_READINESS}
-            self.note((*at, "readiness"), f"filled: the edge sends traffic only once {DEFAULT_READINESS} answers 200; "
-                      "point it at the service's real readiness path")
+            self.note("readiness-missing", (*at, "readiness"), f"filled: the edge sends traffic only once {DEFAULT_READINESS} answers 200; "
+                      "point it at the service's real readiness path", "healthcheck")
         if "metrics" in extension:
             out["metrics"] = dict(extension["metrics"])
         depends = self._dependencies(name, svc)
@@ -323,19 +366,19 @@ class Converter:
                 out[field_name] = svc[field_name] if field_name != "user" else str(svc[field_name])
         if out.get("read_only") and out.get("secrets"):
             del out["read_only"]
-            self.note(at, "read_only dropped: Docker cannot upload the secret files into a read-only root filesystem")
+            self.note("read-only-dropped", at, "read_only dropped: Docker cannot upload the secret files into a read-only root filesystem")
         if role == "datastore" and image_repository(out["image"]) in REDIS_SERVERS:
             self._durable_redis(key, out)
         if name in self.routed and port is not None:
             route = dict(extension.get("route") or {"path_prefix": f"/{key}"})
             out["route"] = route
             if "route" not in extension:
-                self.note((*at, "route"), f"was a published port (or behind the replaced proxy): routed at {route['path_prefix']} "
-                          "behind single sign-on; set public: true only for pages anyone may see")
+                self.note("published-port", (*at, "route"), f"was a published port (or behind the replaced proxy): routed at {route['path_prefix']} "
+                          "behind single sign-on; set public: true only for pages anyone may see", "ports")
         self._drop_unsupported(name, svc)
         for mapping in port_mappings(svc.get("ports")):
             if mapping.host is not None and role == "datastore":
-                self.follow(f"{where}.ports", f"dropped the published port {mapping.host}: a datastore is reached only by name "
+                self.follow("datastore-port", f"{where}.ports", f"dropped the published port {mapping.host}: a datastore is reached only by name "
                             f"({key}:{mapping.container}) on the internal data network; use an SSH tunnel to reach it from outside",
                             f"ssh -L {mapping.host}:<container address>:{mapping.container} root@<droplet>")
         return out
@@ -349,12 +392,12 @@ class Converter:
             added += [arg for rule in REDIS_SAVE_RULES for arg in ("--save", rule)]
         if added:
             out["command"] = command + added
-            self.note(("services", key, "command"), f"{' '.join(added)} added: Redis must keep its data across a restart")
+            self.note("redis-persistence", ("services", key, "command"), f"{' '.join(added)} added: Redis must keep its data across a restart")
         if not any(entry.split(":")[1] == REDIS_DATA_DIR for entry in out.get("volumes", [])):
             volume = catalog_name(f"{key}-data")
             self.volumes.setdefault(volume, {"description": f"Redis data of {key} (AOF and RDB files)."})
             out["volumes"] = [*out.get("volumes", []), f"{volume}:{REDIS_DATA_DIR}"]
-            self.note(("services", key, "volumes"), f"{volume} added: Redis writes its AOF and RDB files to {REDIS_DATA_DIR}")
+            self.note("redis-persistence", ("services", key, "volumes"), f"{volume} added: Redis writes its AOF and RDB files to {REDIS_DATA_DIR}")
 
     def _image(self, name: str, svc: dict[str, Any]) -> str:
         where = f"services.{name}.image"
@@ -362,15 +405,14 @@ class Converter:
         image = str(svc.get("image") or f"{project}-{name}")
         if "build" in svc:
             context = svc["build"] if isinstance(svc["build"], str) else svc["build"].get("context", ".")
-            self.note(("services", self.names[name], "image"), "built by compose: the program deploys images, it does not build them")
-            self.follow(where, f"build and push the image (context {context}), then write the pushed, versioned name as image:",
+            self.note("build", ("services", self.names[name], "image"), "built by compose: the program deploys images, it does not build them")
+            self.follow(None, where, f"build and push the image (context {context}), then write the pushed, versioned name as image:",
                         f"docker build -t <registry>/{image_base(image)}:<version> {context} && docker push <registry>/{image_base(image)}:<version>")
-        problem = image_pin_problem(image)
-        if problem:
-            message, _ = problem
-            self.note(("services", self.names[name], "image"), f"{message}: pin a version tag or a digest")
+        message = moving_tag_reason(image)
+        if message:
+            self.note("moving-tag", ("services", self.names[name], "image"), f"{message}: pin a version tag or a digest")
             if "build" not in svc:
-                self.follow(where, f"{message}; pin the version running today by its digest (or a released version tag)",
+                self.follow(None, where, f"{message}; pin the version running today by its digest (or a released version tag)",
                             f"docker pull {image} && docker image inspect --format '{{{{index .RepoDigests 0}}}}' {image}")
         return image
 
@@ -380,7 +422,7 @@ class Converter:
         mappings = port_mappings(svc.get("ports"))
         if mappings:
             if len(mappings) > 1:
-                self.follow(f"services.{name}.ports", f"only the first port ({mappings[0].container}) is the service's port; "
+                self.follow("extra-ports", f"services.{name}.ports", f"only the first port ({mappings[0].container}) is the service's port; "
                             f"{', '.join(str(m.container) for m in mappings[1:])} stay reachable by name inside the networks")
             return mappings[0].container
         if svc.get("expose"):
@@ -398,13 +440,15 @@ class Converter:
         where = f"services.{name}"
         mounts: list[Any] = []
         env = dict(self.environments[name])
+        raw_env = svc.get("environment") or {}
+        own_env = {item.split("=", 1)[0] for item in raw_env} if isinstance(raw_env, list) else set(raw_env)
         targets: dict[str, str] = {}
         for entry in svc.get("secrets") or []:
             source = entry if isinstance(entry, str) else entry["source"]
             secret = self._compose_secret(source)
             target = None if isinstance(entry, str) else entry.get("target")
             if target and target.lstrip("/") not in (source, f"{SECRETS_DIR}/{source}".lstrip("/")):
-                self.note(("services", key, "secrets"), f"{source} was mounted at {target}; the catalog mounts it at {SECRETS_DIR}/{secret}")
+                self.note("secret-target", ("services", key, "secrets"), f"{source} was mounted at {target}; the catalog mounts it at {SECRETS_DIR}/{secret}")
             targets[secret] = secret
         for var, value in sorted(env.items()):
             if var.endswith("_FILE") and value.startswith(f"{SECRETS_DIR}/"):
@@ -421,14 +465,13 @@ class Converter:
                 secret = self._env_secret(name, var, value)
                 mounts.append({"source": secret, "env": f"{var}_FILE"})
                 del env[var]
-                self.note(("services", key, "secrets"), f"{var} was a plain environment value; it is now the secret {secret}, "
-                          f"a file named by {var}_FILE")
+                self.note("secret-in-env", ("services", key, "secrets"), f"{var} was a plain environment value; it is now the secret {secret}, "
+                          f"a file named by {var}_FILE", f"environment.{var}" if var in own_env else "env_file")
                 if not reads_file_variables(str(svc.get("image") or "")):
-                    self.follow(f"{where}.environment.{var}", f"make {key} read {var} from the file named by {var}_FILE "
-                                "(it no longer gets the value in its environment)")
+                    self.file_readers.setdefault(var, []).append(key)
             elif reason:
-                self.note(("services", key, "environment"), f"{var} {reason}: set the real value")
-                self.follow(f"{where}.environment.{var}", f"the value {reason}; the catalog refuses stand-ins: write the real value")
+                self.note("placeholder-value", ("services", key, "environment"), f"{var} {reason}: set the real value")
+                self.follow(None, f"{where}.environment.{var}", f"the value {reason}; the catalog refuses stand-ins: write the real value")
         return env, mounts
 
     def _compose_secret(self, source: str) -> str:
@@ -440,12 +483,12 @@ class Converter:
         self.secrets[name] = {"description": f"Imported from the compose secret {source}.", "config": config}
         command = f"pulumi config set --secret {NAMESPACE}:{config}"
         if "file" in spec:
-            self.follow(f"secrets.{source}", f"set the stack secret from the file {spec['file']}", f"{command} < {spec['file']}")
+            self.follow(None, f"secrets.{source}", f"set the stack secret from the file {spec['file']}", f"{command} < {spec['file']}")
         elif "environment" in spec:
-            self.follow(f"secrets.{source}", f"set the stack secret from the variable {spec['environment']}",
+            self.follow(None, f"secrets.{source}", f"set the stack secret from the variable {spec['environment']}",
                         f"printenv {spec['environment']} | {command}")
         else:
-            self.follow(f"secrets.{source}", "set the stack secret (it was external to compose)", command)
+            self.follow(None, f"secrets.{source}", "set the stack secret (it was external to compose)", command)
         return name
 
     def _env_secret(self, service: str, var: str, value: str) -> str:
@@ -460,9 +503,13 @@ class Converter:
         self.secrets[name] = {"description": f"{var} of the compose service {service}, moved out of its environment.", "config": config}
         if value:
             self.secret_by_value[digest] = name
-        origin = "the .env file" if var in self.compose.dotenv_keys else f"services.{service}.environment"
+        env_file = self.env_file_of.get(service, {}).get(var)
+        raw_env = self.compose.services[service].get("environment") or {}
+        written = var in ({item.split("=", 1)[0] for item in raw_env} if isinstance(raw_env, list) else set(raw_env))
+        origin = (f"the env_file {env_file}" if env_file and not written else
+                  "the .env file" if var in self.compose.dotenv_keys else f"services.{service}.environment")
         state = "has no value yet" if not value else f"its current value is {var} in {origin} (rotate it: it was in plain text)"
-        self.follow(f"services.{service}.environment.{var}", f"set the stack secret; {state}",
+        self.follow(None, f"services.{service}.environment.{var}", f"set the stack secret; {state}",
                     f"pulumi config set --secret {NAMESPACE}:{config}")
         return name
 
@@ -481,12 +528,12 @@ class Converter:
             return None
         command = health_command(str(svc.get("image") or ""))
         if command:
-            self.note(at, "filled: the compose file had none; this is the image's usual check")
+            self.note("healthcheck-missing", at, "filled: the compose file had none; this is the image's usual check")
             return {"test": ["CMD-SHELL", command]}
         if port is not None:
-            self.note(at, f"filled: the compose file had none; check that the service answers {DEFAULT_LIVENESS} on port {port}")
+            self.note("healthcheck-missing", at, f"filled: the compose file had none; check that the service answers {DEFAULT_LIVENESS} on port {port}")
             return {"path": DEFAULT_LIVENESS}
-        self.note(at, "filled: the compose file had none, and this only proves the process runs: write a real check")
+        self.note("healthcheck-missing", at, "filled: the compose file had none, and this only proves the process runs: write a real check")
         return {"test": list(PROCESS_ALIVE)}
 
     def _dependencies(self, name: str, svc: dict[str, Any]) -> dict[str, Any]:
@@ -499,13 +546,13 @@ class Converter:
             out[self.names.get(dep, dep)] = {"condition": condition}
             dropped = [k for k in ("required", "restart") if k in body]
             if dropped:
-                self.note(at, f"{', '.join(dropped)} of {dep} dropped: the catalog orders start-up only")
+                self.note("depends-option-dropped", at, f"{', '.join(dropped)} of {dep} dropped: the catalog orders start-up only")
         # A datastore named in the environment is a dependency even when compose did not say so.
         stores = [other for other, role in self.roles.items() if role == "datastore" and other != name and self.names[other] not in out]
         for store in stores:
             if any(re.search(rf"(?<![\w-]){re.escape(store)}(?![\w-])", value) for value in self.environments[name].values()):
                 out[self.names[store]] = {"condition": "service_healthy"}
-                self.note(at, f"{self.names[store]} added: the environment names it, and only its users join its network")
+                self.note("implicit-dependency", at, f"{self.names[store]} added: the environment names it, and only its users join its network")
         return out
 
     def _volumes(self, name: str, svc: dict[str, Any]) -> list[str]:
@@ -527,34 +574,34 @@ class Converter:
                     kind = "bind" if source.startswith((".", "/", "~")) else "volume"
             mode = ":ro" if read_only else ""
             if kind == "tmpfs":
-                self.follow(f"{where}[{i}]", f"dropped the tmpfs at {target}: the catalog has no tmpfs mounts")
+                self.follow("tmpfs", f"{where}[{i}]", f"dropped the tmpfs at {target}: the catalog has no tmpfs mounts")
             elif kind == "volume":
                 volume = catalog_name(source) if source else catalog_name(f"{key}-{Path(target).name or 'data'}")
                 described = (top.get(source) or {}) if source else {}
                 self.volumes.setdefault(volume, {"description": f"Imported from the compose volume {source or target}."})
                 if described.get("external"):
-                    self.follow(f"volumes.{source}", f"was external; the program creates {volume} on the block volume: copy the data in")
+                    self.follow("external-volume", f"volumes.{source}", f"was external; the program creates {volume} on the block volume: copy the data in")
                 out.append(f"{volume}:{target}{mode}")
             elif str(source) in DOCKER_SOCKETS:
-                self.follow(f"{where}[{i}]", f"dropped the mount of {source}: the Docker socket is root on the host; if {key} "
+                self.follow("docker-socket", f"{where}[{i}]", f"dropped the mount of {source}: the Docker socket is root on the host; if {key} "
                             "must watch containers, allow it read-only in the docker-socket-mount policy's allowedServices "
                             "and add the mount back with :ro")
             elif is_sensitive_host_path(str(source)):
-                self.follow(f"{where}[{i}]", f"dropped the mount of the host's {source}: system directories stay on the host; "
+                self.follow("sensitive-host-mount", f"{where}[{i}]", f"dropped the mount of the host's {source}: system directories stay on the host; "
                             "bake what it needs into the image, or put the data on a volume")
             elif str(source).startswith("/"):
                 if not read_only:
-                    self.note(("services", key, "volumes"), f"{source} was mounted writable; host paths are read-only in the catalog")
+                    self.note("writable-host-mount", ("services", key, "volumes"), f"{source} was mounted writable; host paths are read-only in the catalog")
                 out.append(f"{source}:{target}:ro")
             else:
                 local = (self.base / str(source)).resolve()
                 if local.is_file() or (not local.exists() and Path(str(source)).suffix):
-                    self.follow(f"{where}[{i}]", f"dropped the bind mount of the file {source}: the program delivers only files it "
+                    self.follow("config-file", f"{where}[{i}]", f"dropped the bind mount of the file {source}: the program delivers only files it "
                                 "renders; bake it into the image, or add a renderer to render/registry.py and a configs: entry")
                     continue
                 volume = catalog_name(f"{key}-{Path(str(source)).name or 'data'}")
                 self.volumes.setdefault(volume, {"description": f"Was the bind mount {source} of {name}."})
-                self.follow(f"{where}[{i}]", f"{source} is now the volume {volume}; copy its contents onto the droplet after the first deploy",
+                self.follow("bind-mount", f"{where}[{i}]", f"{source} is now the volume {volume}; copy its contents onto the droplet after the first deploy",
                             f"rsync -a {source.rstrip('/')}/ root@<droplet>:/mnt/devtools-data/{volume}/")
                 out.append(f"{volume}:{target}{mode}")
         return out
@@ -580,12 +627,13 @@ class Converter:
                 default = DEFAULT_RESERVATIONS[k]
                 reservations[k] = default if parse[k](default) <= parse[k](limits[k]) else limits[k]
         if filled:
-            self.note(at, f"filled from the defaults ({', '.join(filled)}): limits {DEFAULT_LIMITS['cpus']} CPU / "
+            missing_limits = any(item.startswith("limits.") for item in filled)
+            self.note("limits-missing" if missing_limits else "reservations-missing", at, f"filled from the defaults ({', '.join(filled)}): limits {DEFAULT_LIMITS['cpus']} CPU / "
                       f"{DEFAULT_LIMITS['memory']}, reservations up to {DEFAULT_RESERVATIONS['cpus']} CPU / "
                       f"{DEFAULT_RESERVATIONS['memory']}; size them from what the service uses")
         replicas = (svc.get("deploy") or {}).get("replicas")
         if replicas not in (None, 1):
-            self.note(at, f"replicas: {replicas} dropped: the droplet runs one container per service")
+            self.note("replicas", at, f"replicas: {replicas} dropped: the droplet runs one container per service")
         return {"resources": {"limits": {"cpus": limits["cpus"], "memory": limits["memory"]},
                               "reservations": {"cpus": reservations["cpus"], "memory": reservations["memory"]}}}
 
@@ -596,13 +644,14 @@ class Converter:
         if policy is None and condition is not None:
             policy = {"any": "always", "none": "no", "on-failure": "on-failure"}.get(condition)
         if isinstance(policy, str) and policy.startswith("on-failure:"):
-            self.note(at, f"{policy}: the retry count is dropped")
+            self.note("restart-retries", at, f"{policy}: the retry count is dropped")
             policy = "on-failure"
         if role == "job" and policy in (None, "always", "unless-stopped"):
-            self.note(at, f"{JOB_RESTART}: a one-shot job must not be restarted once it has succeeded")
+            # Compose's own default ("no") is fine for a job; restarting it forever is the gap.
+            self.note("job-restart" if policy else None, at, f"{JOB_RESTART}: a one-shot job must not be restarted once it has succeeded")
             return JOB_RESTART
         if policy not in ("no", "always", "on-failure", "unless-stopped"):
-            self.note(at, f"filled: {DEFAULT_RESTART}, so the service comes back after a crash or a reboot")
+            self.note("restart-missing", at, f"filled: {DEFAULT_RESTART}, so the service comes back after a crash or a reboot")
             return DEFAULT_RESTART
         return policy
 
@@ -614,12 +663,12 @@ class Converter:
             if option in handled or option.startswith("x-"):
                 continue
             reason = DROPPED.get(option, "the catalog has no equivalent")
-            self.note(("services", self.names[name]), f"{option} dropped: {reason}")
+            self.note(DROPPED_KINDS.get(option), ("services", self.names[name]), f"{option} dropped: {reason}")
         for entry in svc.get("configs") or []:
             source = entry if isinstance(entry, str) else entry["source"]
             spec = (self.compose.model.get("configs") or {}).get(source) or {}
             origin = spec.get("file") or (f"the variable {spec['environment']}" if "environment" in spec else "inline content")
-            self.follow(f"services.{name}.configs", f"dropped the config {source} ({origin}): the program delivers only files it "
+            self.follow("config-file", f"services.{name}.configs", f"dropped the config {source} ({origin}): the program delivers only files it "
                         "renders; bake it into the image, or add a renderer to render/registry.py and a configs: entry")
 
     def _segment(self, services: dict[str, dict[str, Any]]) -> None:
@@ -661,7 +710,7 @@ class Converter:
                 source = mount if isinstance(mount, str) else mount["source"]
                 picked["secrets"][source] = raw["secrets"][source]
                 if "config" in raw["secrets"][source]:
-                    self.follow(f"secrets.{source}", f"set the edge's secret ({raw['secrets'][source]['description']})",
+                    self.follow(None, f"secrets.{source}", f"set the edge's secret ({raw['secrets'][source]['description']})",
                                 f"pulumi config set --secret {NAMESPACE}:{raw['secrets'][source]['config']}")
             for mount in body.get("configs") or []:
                 picked["configs"][mount["source"]] = raw["configs"][mount["source"]]

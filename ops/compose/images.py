@@ -7,7 +7,9 @@ can state its own with an `x-devtools: {role: ...}` extension). Keys are image r
 
 from __future__ import annotations
 
-from policies.devtools_policy.images import image_repository
+import re
+
+from policies.devtools_policy.images import image_pin_problem, image_repository
 
 DATASTORES = {
     "postgres": 5432, "postgis": 5432, "timescaledb": 5432, "pgvector": 5432,
@@ -53,3 +55,29 @@ HEALTH_COMMANDS = {
 
 def health_command(image: str) -> str | None:
     return HEALTH_COMMANDS.get(image_repository(image))
+
+
+# Tags that name a channel, not a release: they move as the image's maintainers publish.
+CHANNEL_TAGS = frozenset({"stable", "edge", "main", "master", "nightly", "dev", "develop", "current", "lts", "alpine", "slim"})
+_MAJOR_ONLY = re.compile(r"^v?\d+(?:-[a-z][\w.-]*)?$", re.I)
+
+
+def moving_tag_reason(image: str) -> str | None:
+    """Why a tag moves (latest, a channel, a major version only), or None for a release or a digest.
+
+    Stricter than the catalog's own pin check, which refuses only `latest` and a missing tag:
+    `postgres:16-alpine` is a different image after every minor release.
+    """
+    problem = image_pin_problem(image)
+    if problem:
+        return problem[0]
+    if "@sha256:" in image:
+        return None
+    tag = image.rsplit("/", 1)[-1].rsplit(":", 1)[1]
+    if "latest" in tag.lower().split("-"):
+        return f"image {image!r} uses a moving tag ({tag})"
+    if tag.lower() in CHANNEL_TAGS:
+        return f"image {image!r} uses the channel tag {tag!r}"
+    if _MAJOR_ONLY.match(tag):
+        return f"image {image!r} names only a major version ({tag}), which moves with every release"
+    return None

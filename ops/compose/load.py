@@ -43,12 +43,17 @@ class ComposeFile:
     missing: frozenset[str]               # unset variables substituted as "" (compose warns)
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
 
+    @staticmethod
+    def key_path(key: str) -> tuple[str, ...]:
+        """services.api.volumes[1] -> (services, api, volumes, [1]), the form `line` takes."""
+        return tuple(part for piece in key.split(".") for part in re.split(r"(?=\[)", piece) if part)
+
     @property
     def services(self) -> dict[str, dict[str, Any]]:
         return self.model.get("services") or {}
 
     def line(self, *path: str) -> int:
-        """The line of the deepest known key of `path` (services.<name>.<key>), 1 if none."""
+        """The line of the deepest known key of `path` (services.<name>.<key>[.<item>]), 1 if none."""
         for end in range(len(path), 0, -1):
             if path[:end] in self.lines:
                 return self.lines[path[:end]]
@@ -87,7 +92,15 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
     lines: dict[tuple[str, ...], int] = {}
 
     def walk(node: yaml.Node, path: tuple[str, ...], depth: int) -> None:
-        if not isinstance(node, yaml.MappingNode) or depth == 0:
+        if depth == 0:
+            return
+        if isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                lines[(*path, f"[{i}]")] = item.start_mark.line + 1
+                if isinstance(item, yaml.ScalarNode) and "=" in item.value:  # environment's list form, KEY=VALUE
+                    lines.setdefault((*path, item.value.split("=", 1)[0]), item.start_mark.line + 1)
+            return
+        if not isinstance(node, yaml.MappingNode):
             return
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value != "<<":
@@ -95,7 +108,7 @@ def key_lines(text: str) -> dict[tuple[str, ...], int]:
                 walk(value, (*path, key.value), depth - 1)
 
     if root is not None:
-        walk(root, (), 3)
+        walk(root, (), 4)
     return lines
 
 

@@ -26,6 +26,9 @@ def generate() -> str:
               "description": "config/services.yaml: the one list of services, networks, volumes, secrets and configs."}
     # Top-level x-... keys hold YAML anchors, as in compose; the model drops them before validating.
     schema["patternProperties"] = {"^x-": {}}
+    # Environment values may be written as numbers or booleans, as in compose; the model turns them into text.
+    environment = schema["$defs"]["Service"]["properties"]["environment"]
+    environment["additionalProperties"] = {"type": ["string", "number", "boolean"]}
     return json.dumps(schema, indent=2, sort_keys=False) + "\n"
 
 

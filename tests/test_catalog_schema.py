@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from catalog.model import PROGRAM_DIR
+from catalog.services import Service
 from ops.schema import REGENERATE, SCHEMA_FILE, generate
 
 CATALOG = PROGRAM_DIR / "config" / "services.yaml"
@@ -58,3 +59,13 @@ def test_extension_keys_are_allowed_at_the_top_as_in_compose():
     document = yaml.safe_load(CATALOG.read_text())
     document["x-anchor"] = {"anything": True}
     assert list(jsonschema.Draft202012Validator(schema()).iter_errors(document)) == []
+
+
+def test_the_schema_accepts_what_the_models_accept():
+    document = copy.deepcopy(yaml.safe_load(CATALOG.read_text()))
+    service = _first_service(document)
+    service["environment"] = {"PORT": 8080, "DEBUG": False, "NAME": "x"}   # compose-style values the model coerces
+    service["deploy"]["resources"]["limits"]["cpus"] = 1.5                   # a number as well as "1.5"
+    service["deploy"]["resources"]["limits"]["memory"] = 1073741824          # bytes as well as 1G
+    assert list(jsonschema.Draft202012Validator(schema()).iter_errors(document)) == []
+    Service.model_validate(service)  # and the model takes it too

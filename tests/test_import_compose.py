@@ -344,3 +344,23 @@ def test_every_gap_the_importer_records_is_known_to_the_audit():
 
     kinds |= set(DROPPED_KINDS.values())
     assert len(kinds) > 20 and kinds <= set(GAP_KINDS), sorted(kinds - set(GAP_KINDS))
+
+
+def test_unreadable_ports_and_extensions_are_refused_and_no_value_is_echoed(tmp_path, capsys):
+    compose = write_compose(tmp_path, """
+        services:
+          app:
+            image: example/app:1.0
+            ports: ["eighty:80"]
+            expose: ["web"]
+            x-devtools: [not, a, mapping]
+            environment:
+              API_TOKEN: ["tok-do-not-echo"]
+    """)
+    code, stdout, stderr = import_compose(capsys, compose, tmp_path / "out.yaml")
+    assert code == 2 and "Traceback" not in stderr
+    assert "tok-do-not-echo" not in stdout + stderr  # a value in the wrong shape is never repeated back
+    assert f"{compose}: services.app.environment: is not a form this key accepts" in stderr
+    assert f"{compose}: services.app.expose[0]: is not a port number" in stderr
+    assert f"{compose}: services.app.ports: port 'eighty:80' is not [IP:][HOST:]CONTAINER[/protocol]" in stderr
+    assert f"{compose}: services.app.x-devtools: is not a mapping" in stderr

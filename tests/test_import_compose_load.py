@@ -168,3 +168,28 @@ def test_key_lines_point_at_the_compose_source(tmp_path):
     assert loaded.line("services", "app") == 2
     assert loaded.line("services", "app", "ports") == 5
     assert loaded.line("services", "app", "user") == 2  # falls back to the service
+
+
+@pytest.mark.parametrize(("entry", "container", "host"), [
+    ("80", 80, None),
+    ("8080:80", 80, 8080),
+    ("127.0.0.1:8080:80", 80, 8080),
+    ("127.0.0.1::80", 80, None),
+    ("[::1]:8443:443/tcp", 443, 8443),
+    ("9000-9002:9000-9002", 9000, 9000),
+    (8080, 8080, None),
+    ({"target": 80, "published": "8080"}, 80, 8080),
+    ({"target": 80}, 80, None),
+])
+def test_port_forms(entry, container, host):
+    from ops.compose.ports import PortMapping, port_mappings
+
+    assert port_mappings([entry]) == [PortMapping(container, host)]
+
+
+@pytest.mark.parametrize("entry", ["eighty:80", "a:b:c", "80:", "http"])
+def test_unreadable_port_forms(entry):
+    from ops.compose.ports import port_mappings
+
+    with pytest.raises(ValueError, match="is not"):
+        port_mappings([entry])

@@ -24,6 +24,7 @@ from catalog.settings import NAMESPACE
 from catalog.units import parse_cpus, parse_memory
 from ops.compose.images import default_port, health_command, known_role, moving_tag_reason, reads_file_variables
 from ops.compose.load import ComposeError, ComposeFile, read_dotenv
+from ops.compose.ports import port_mappings
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
 from policies.devtools_policy.images import image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
@@ -151,29 +152,6 @@ def _split_command(value: Any) -> list[str] | None:
     return shlex.split(value) if isinstance(value, str) else [str(part) for part in value]
 
 
-@dataclass(frozen=True)
-class PortMapping:
-    container: int
-    host: int | None
-
-
-def port_mappings(ports: list[Any]) -> list[PortMapping]:
-    """Compose's short (`[IP:][HOST:]CONTAINER[/proto]`) and long (`{target, published}`) port forms."""
-    out = []
-    for entry in ports or []:
-        if isinstance(entry, dict):
-            published = entry.get("published")
-            host = str(published).split("-")[0] if published not in (None, "") else None
-            out.append(PortMapping(int(str(entry["target"]).split("-")[0]), int(host) if host else None))
-            continue
-        text = str(entry).split("/")[0]
-        parts = text.rsplit(":", 2) if text.count(":") <= 2 else [text]
-        container = int(parts[-1].split("-")[0])
-        host = parts[-2].split("-")[0] if len(parts) >= 2 and parts[-2] else None
-        out.append(PortMapping(container, int(host) if host else None))
-    return out
-
-
 class Converter:
     def __init__(self, compose: ComposeFile, shipped_catalog: Path = SHIPPED_CATALOG):
         self.compose = compose
@@ -192,14 +170,15 @@ class Converter:
         self.gaps: list[Gap] = []
         self.environments = {name: self._environment(name, svc) for name, svc in compose.services.items()}
         self.extensions = {name: dict(svc.get("x-devtools") or {}) for name, svc in compose.services.items()}
+        self.ports = {name: port_mappings(svc.get("ports")) for name, svc in compose.services.items()}
         self.jobs = {dep for svc in compose.services.values() for dep, cond in self._depends(svc).items()
                      if cond.get("condition") == "service_completed_successfully"}
         self.roles = {name: self._role(name, svc) for name, svc in compose.services.items()}
         self.proxies = [name for name, svc in compose.services.items()
-                        if self.roles[name] != "datastore" and any(m.host in PROXY_PORTS for m in port_mappings(svc.get("ports")))]
+                        if self.roles[name] != "datastore" and any(m.host in PROXY_PORTS for m in self.ports[name])]
         self.routed = {dep for proxy in self.proxies for dep in self._depends(compose.services[proxy]) if dep not in self.proxies}
         self.routed |= {name for name, svc in compose.services.items() if name not in self.proxies
-                        and self.roles[name] != "datastore" and any(m.host is not None for m in port_mappings(svc.get("ports")))}
+                        and self.roles[name] != "datastore" and any(m.host is not None for m in self.ports[name])}
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -376,7 +355,7 @@ class Converter:
                 self.note("published-port", (*at, "route"), f"was a published port (or behind the replaced proxy): routed at {route['path_prefix']} "
                           "behind single sign-on; set public: true only for pages anyone may see", "ports")
         self._drop_unsupported(name, svc)
-        for mapping in port_mappings(svc.get("ports")):
+        for mapping in self.ports[name]:
             if mapping.host is not None and role == "datastore":
                 self.follow("datastore-port", f"{where}.ports", f"dropped the published port {mapping.host}: a datastore is reached only by name "
                             f"({key}:{mapping.container}) on the internal data network; use an SSH tunnel to reach it from outside",
@@ -419,7 +398,7 @@ class Converter:
     def _port(self, name: str, svc: dict[str, Any]) -> int | None:
         if "port" in self.extensions[name]:
             return int(self.extensions[name]["port"])
-        mappings = port_mappings(svc.get("ports"))
+        mappings = self.ports[name]
         if mappings:
             if len(mappings) > 1:
                 self.follow("extra-ports", f"services.{name}.ports", f"only the first port ({mappings[0].container}) is the service's port; "

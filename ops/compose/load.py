@@ -25,6 +25,7 @@ from jsonschema import Draft7Validator
 from catalog.errors import InputError, Problem
 from catalog.model import dotted, read_yaml
 from ops.compose.interpolate import Interpolator
+from ops.compose.ports import PORT_OR_RANGE, port_mappings
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema" / "compose-spec.json"
 
@@ -136,6 +137,7 @@ def load_compose(path: Path, env_file: Path | None = None, environ: Mapping[str,
         problems.append(Problem(label, dotted(where), str(error), error.fix))
     for error in sorted(_validator().iter_errors(model), key=lambda e: (list(map(str, e.absolute_path)), e.message)):
         problems.extend(_schema_problems(error, label))
+    problems.extend(_service_problems(model, label))
     if not isinstance(model.get("services"), dict) or not model["services"]:
         if not any(p.key.startswith("services") for p in problems):
             problems.append(Problem(label, "services", "no services are defined", "add at least one service under services:"))
@@ -143,6 +145,33 @@ def load_compose(path: Path, env_file: Path | None = None, environ: Mapping[str,
         raise ComposeError(_unique(problems))
     return ComposeFile(path, label, model, variables, frozenset(dotenv), frozenset(interpolator.missing),
                        key_lines(path.read_text(encoding="utf-8")))
+
+
+def _service_problems(model: dict[str, Any], label: str) -> list[Problem]:
+    """What the schema lets through but the importer must read: port forms and the x-devtools extension."""
+    problems = []
+    services = model.get("services")
+    for name, svc in (services.items() if isinstance(services, dict) else []):
+        if not isinstance(svc, dict):
+            continue
+        if isinstance(svc.get("ports"), list):
+            try:
+                port_mappings(svc["ports"])
+            except ValueError as error:
+                problems.append(Problem(label, f"services.{name}.ports", str(error),
+                                        "write it like 8080:80, 127.0.0.1:8080:80 or {target: 80, published: 8080}"))
+            except KeyError:
+                pass  # a long form without target: the schema reports it
+        for i, entry in enumerate(svc.get("expose") or [] if isinstance(svc.get("expose"), list) else []):
+            if not PORT_OR_RANGE.match(str(entry)):
+                problems.append(Problem(label, f"services.{name}.expose[{i}]", "is not a port number", "write a number such as 8080"))
+        extension = svc.get("x-devtools")
+        if extension is not None and not isinstance(extension, dict):
+            problems.append(Problem(label, f"services.{name}.x-devtools", "is not a mapping",
+                                    "write it like x-devtools: {role: agent, route: {path_prefix: /api}}"))
+        elif isinstance(extension, dict) and "port" in extension and not str(extension["port"]).isdigit():
+            problems.append(Problem(label, f"services.{name}.x-devtools.port", "is not a port number", "write a number such as 8080"))
+    return problems
 
 
 def _schema_problems(error, label: str) -> list[Problem]:
@@ -153,10 +182,17 @@ def _schema_problems(error, label: str) -> list[Problem]:
         extra = [k for k in error.instance if k not in known and not any(p.search(str(k)) for p in patterns)]
         return [Problem(label, dotted((*where, key)), "is not a key of the Compose Specification",
                         "remove it, check its spelling, or prefix it with x- to keep it as an extension") for key in extra]
+    # Messages name the rule, never the value: a value may be a credential.
     if error.validator in ("oneOf", "anyOf"):
-        message = f"{json.dumps(error.instance, default=str)[:60]} is not a form this key accepts"
+        message = "is not a form this key accepts"
+    elif error.validator == "type":
+        message = f"must be of type {' or '.join(error.validator_value) if isinstance(error.validator_value, list) else error.validator_value}"
+    elif error.validator == "enum":
+        message = f"must be one of {', '.join(map(str, error.validator_value))}"
+    elif error.validator == "required":
+        message = error.message  # names the missing key only
     else:
-        message = error.message[:200]
+        message = f"does not satisfy the schema's {error.validator} rule"
     return [Problem(label, dotted(where), message, "correct it as the Compose Specification describes this key")]
 
 

@@ -17,11 +17,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from catalog.errors import InputError
+from catalog.errors import InputError, Invalid
 from catalog.inputs import load_inputs
 from catalog.settings import NAMESPACE
-from catalog.sizes import SIZES
-from catalog.units import parse_memory
+from catalog.sizes import SIZES, DropletSize
+from catalog.units import parse_cpus, parse_memory
 from ops.analyzer import PackError, PackInfo, PolicyPackClient
 from ops.compose.convert import Imported, convert
 from ops.compose.emit import emit
@@ -33,6 +33,7 @@ from ops.preview import EXIT_BAD_INPUT, EXIT_PACK_FAILED, evaluate
 from ops.report import SARIF_SCHEMA, service_of, short_description
 from ops.stackfile import read_stack_config
 from policies.devtools_policy.images import image_pin_problem
+from policies.devtools_policy.registry import BY_NAME
 
 FORMATS = ("md", "json", "sarif")
 EXIT_OK, EXIT_P0 = 0, 1
@@ -119,23 +120,37 @@ def compose_findings(compose: ComposeFile, size: str, host_reserve: int) -> list
     for path in sorted(shared):
         for name in readers:
             add("env-file-shared", name, "env_file", f"{path} is read by all {len(readers)} services that read an env_file")
-    limited, unbounded = 0, []
     for name, svc in services.items():
-        limit = (((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get("memory") or svc.get("mem_limit")
-        if limit is None:
-            unbounded.append(name)
-        else:
-            limited += parse_memory(str(limit))
         logging = svc.get("logging") or {}
         if not (logging.get("options") or {}).get("max-size") and logging.get("driver") not in ("local", "none", "journald"):
             add("log-rotation", name, "logging", "json-file logs grow without bound")
-    allocatable = SIZES[size].memory_bytes - host_reserve
-    if limited > allocatable:
-        add("overcommit", None, "services", f"memory limits add up to {limited / 1024**3:.2f} GiB, {size} leaves "
-                                             f"{allocatable / 1024**3:.2f} GiB after the host's reserve"
-                                             + (f"; {len(unbounded)} more service(s) have no limit at all" if unbounded else ""))
+    for resource, detail in overcommitted(services, SIZES[size], host_reserve):
+        add("overcommit", None, f"deploy.resources.limits.{resource}", detail)
     if not any(_is_observability(svc) for svc in services.values()):
         add("no-observability", None, "services", "no Prometheus, Grafana, Loki or similar service in the file")
+    return found
+
+
+def overcommitted(services: dict[str, dict[str, Any]], size: DropletSize, host_reserve: int) -> list[tuple[str, str]]:
+    """The compose file's own limits against the droplet, with the pack's capacity factors (memory, cpus)."""
+    found = []
+    for resource, rule, parse, legacy in (("memory", "memory-capacity", parse_memory, "mem_limit"),
+                                          ("cpus", "cpu-capacity", parse_cpus, "cpus")):
+        factor = float(BY_NAME[rule].config()["limitOvercommitFactor"])
+        total, unbounded = 0.0, 0
+        for svc in services.values():
+            limit = (((svc.get("deploy") or {}).get("resources") or {}).get("limits") or {}).get(resource) or svc.get(legacy)
+            try:
+                total += parse(str(limit)) if limit is not None else 0
+            except Invalid:
+                continue  # the import reports the value itself
+            unbounded += limit is None
+        capacity = size.memory_bytes - host_reserve if resource == "memory" else size.vcpus
+        if total > factor * capacity:
+            shown = (f"{total / 1024**3:.2f} GiB of limits, {total / capacity:.2f}x the {capacity / 1024**3:.2f} GiB allocatable"
+                     if resource == "memory" else f"{total:g} CPUs of limits, {total / capacity:.2f}x the {capacity} vCPUs")
+            found.append((resource, f"{shown} on {size.slug} (at most {factor:g}x, as the pack's {rule} allows)"
+                          + (f"; {unbounded} more service(s) have no limit at all" if unbounded else "")))
     return found
 
 

@@ -150,7 +150,7 @@ def test_a_clean_file_passes_the_compose_only_checks(tmp_path, capsys):
     assert not ids & {"env-file-shared", "docker-socket", "moving-tag", "overcommit", "log-rotation", "no-observability",
                       "secret-in-env", "limits-missing", "healthcheck-missing", "flat-network"}
     passed = {text for scope in doc["scopes"] for text in scope["passed"]}
-    assert {"memory limits fit the droplet", "every image is pinned", "no container mounts the Docker socket",
+    assert {"CPU and memory limits fit the droplet", "every image is pinned", "no container mounts the Docker socket",
             "services do not all read one shared env_file"} <= passed
 
 
@@ -159,9 +159,15 @@ def test_overcommitted_limits_against_the_droplet_size(tmp_path, capsys):
     write(tmp_path, "api.env", "A=1\n")
     write(tmp_path, "worker.env", "B=1\n")
     _, out, _ = audit(capsys, compose, "--format", "json", "--droplet-size", "s-1vcpu-2gb")
-    over = [f for f in findings(json.loads(out)) if f["id"] == "overcommit"]
-    assert len(over) == 1 and over[0]["priority"] == "P0" and over[0]["source"] == "compose"
-    assert "2.50 GiB" in over[0]["impact"] and "s-1vcpu-2gb" in over[0]["impact"]
+    over = {f["key"]: f for f in findings(json.loads(out)) if f["id"] == "overcommit"}
+    assert set(over) == {"deploy.resources.limits.memory", "deploy.resources.limits.cpus"}
+    memory, cpus = over["deploy.resources.limits.memory"], over["deploy.resources.limits.cpus"]
+    assert memory["priority"] == "P0" and memory["source"] == "compose"
+    assert "2.50 GiB of limits, 5.00x the 0.50 GiB allocatable on s-1vcpu-2gb (at most 1.5x" in memory["impact"]
+    assert "2.5 CPUs of limits, 2.50x the 1 vCPUs on s-1vcpu-2gb (at most 2x" in cpus["impact"]
+    # within the pack's factors on a larger droplet: quiet
+    _, out, _ = audit(capsys, compose, "--format", "json", "--droplet-size", "s-4vcpu-8gb")
+    assert not [f for f in findings(json.loads(out)) if f["id"] == "overcommit"]
 
 
 def test_sarif_locates_findings_at_the_compose_files_lines(capsys):

@@ -220,7 +220,8 @@ class Converter:
             file = (self.base / path)
             if not file.exists() and not required:
                 continue
-            values, problems = read_dotenv(file, str(file))
+            values, problems = read_dotenv(file, str(file), f"create it (compose refuses a missing env_file too), or list it "
+                                           f"under services.{name}.env_file as {{path: {path}, required: false}}")
             self.problems.extend(problems)
             env.update(values)
             self.env_file_of.setdefault(name, {}).update(dict.fromkeys(values, str(path)))

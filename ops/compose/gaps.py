@@ -67,8 +67,9 @@ GAP_KINDS: dict[str, GapKind] = {
                          "every service has CPU and memory limits and reservations"),
     "reservations-missing": _k(3, "P2", "Resource reservations missing", "capacity cannot be planned: nothing is guaranteed to a service",
                                "set deploy.resources.reservations (cpus, memory)", "Low", "every service states its reservations"),
-    "overcommit": _k(3, "P0", "Memory limits overcommit the droplet", "under load the kernel OOM-kills services",
-                     "lower the limits or pick a larger --droplet-size", "Medium", "memory limits fit the droplet"),
+    "overcommit": _k(3, "P0", "Limits overcommit the droplet", "under load services starve each other, and past its memory "
+                     "the kernel OOM-kills them", "lower the limits or pick a larger --droplet-size", "Medium",
+                     "CPU and memory limits fit the droplet"),
     "restart-missing": _k(3, "P1", "No restart policy", "a crashed service stays down until someone notices",
                           "set restart: unless-stopped", "Low", "every service has a restart policy"),
     "moving-tag": _k(3, "P1", "Images on moving tags", "a redeploy silently runs another version; rollbacks are guesswork",

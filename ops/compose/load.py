@@ -66,12 +66,13 @@ def _validator() -> Draft7Validator:
     return Draft7Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
 
 
-def read_dotenv(path: Path, label: str) -> tuple[dict[str, str], list[Problem]]:
+def read_dotenv(path: Path, label: str, missing_fix: str = "create it, or pass the right path with --env-file"
+                ) -> tuple[dict[str, str], list[Problem]]:
     """KEY=VALUE pairs of a .env file (python-dotenv's parser: quotes, comments, `export`)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}, [Problem(label, "(file)", "file not found", "create it, or pass the right path with --env-file")]
+        return {}, [Problem(label, "(file)", "file not found", missing_fix)]
     except (OSError, UnicodeDecodeError) as exc:
         return {}, [Problem(label, "(file)", f"cannot be read: {exc}", "check its permissions and encoding (UTF-8)")]
     bindings = list(parse_stream(io.StringIO(text)))

@@ -364,3 +364,51 @@ def test_unreadable_ports_and_extensions_are_refused_and_no_value_is_echoed(tmp_
     assert f"{compose}: services.app.expose[0]: is not a port number" in stderr
     assert f"{compose}: services.app.ports: port 'eighty:80' is not [IP:][HOST:]CONTAINER[/protocol]" in stderr
     assert f"{compose}: services.app.x-devtools: is not a mapping" in stderr
+
+
+def test_less_common_constructs(tmp_path, capsys):
+    compose = write_compose(tmp_path, """
+        services:
+          app:
+            image: example/app:2.0.1
+            entrypoint: ["/entry.sh", "--verbose"]
+            privileged: true
+            restart: "no"
+            healthcheck: {disable: true}
+            deploy:
+              replicas: 3
+              restart_policy: {condition: any}
+            configs:
+              - from_env
+              - source: inline
+                target: /etc/app/inline.conf
+            depends_on:
+              cache: {condition: service_healthy, required: false}
+            x-devtools: {role: agent, port: 8080, metrics: {path: /metrics}}
+          cache:
+            image: valkey/valkey:8.0.2
+            volumes: [cache:/data]
+        configs:
+          from_env: {environment: APP_CONFIG}
+          inline: {content: "key=value"}
+        volumes:
+          cache: {external: true}
+    """)
+    out = tmp_path / "out.yaml"
+    code, stdout, _ = import_compose(capsys, compose, out)
+    text = out.read_text()
+    services = yaml.safe_load(text)["services"]
+    assert code == 0
+    app, cache = services["app"], services["cache"]
+    # x-devtools states what compose cannot
+    assert (app["role"], app["port"], app["metrics"]) == ("agent", 8080, {"path": "/metrics"})
+    assert app["entrypoint"] == ["/entry.sh", "--verbose"]
+    # an explicit restart: "no" is kept; a disabled health check is filled for a long-running service
+    assert app["restart"] == "no" and app["healthcheck"] == {"path": "/health"}
+    assert "# REVIEW: privileged dropped" in text and "# REVIEW: replicas: 3 dropped" in text
+    assert "# REVIEW: required of cache dropped" in text
+    assert "dropped the config from_env (the variable APP_CONFIG)" in stdout
+    assert "dropped the config inline (inline content)" in stdout
+    # valkey is a Redis: durable flags, on its volume; the external volume must be filled by hand
+    assert cache["role"] == "datastore" and cache["command"][0] == "valkey-server" and "--appendonly" in cache["command"]
+    assert "volumes.cache: was external" in stdout

@@ -23,7 +23,7 @@ from catalog.settings import NAMESPACE
 from catalog.sizes import SIZES, DropletSize
 from catalog.units import parse_cpus, parse_memory
 from ops.analyzer import PackError, PackInfo, PolicyPackClient
-from ops.compose.convert import Imported, convert
+from ops.compose.convert import Imported, convert, with_stand_in_pins
 from ops.compose.emit import emit
 from ops.compose.gaps import GAP_KINDS, PRIORITIES, SCOPES
 from ops.compose.load import ComposeError, ComposeFile, load_compose
@@ -32,13 +32,10 @@ from ops.plan import Violation
 from ops.preview import EXIT_BAD_INPUT, EXIT_PACK_FAILED, evaluate
 from ops.report import SARIF_SCHEMA, service_of, short_description
 from ops.stackfile import read_stack_config
-from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.registry import BY_NAME
 
 FORMATS = ("md", "json", "sarif")
 EXIT_OK, EXIT_P0 = 0, 1
-# A digest that stands in for an unpinned image in the audit's plan only (the gap is reported itself).
-STAND_IN_DIGEST = "@sha256:" + "0" * 64
 
 # The policy pack's rules by audit scope; a rule not listed here is reported under containerization.
 POLICY_SCOPES = {
@@ -194,23 +191,11 @@ def _with_policy_fixes(findings: list[Finding], info: PackInfo) -> list[Finding]
     return out
 
 
-def plan_document(imported: Imported) -> tuple[dict[str, Any], list[str]]:
-    """The imported catalog as the audit plans it: unpinned images get a stand-in digest (reported as gaps)."""
-    services = {}
-    stood_in = []
-    for name, svc in imported.document["services"].items():
-        if image_pin_problem(svc["image"]):
-            svc = {**svc, "image": svc["image"] + STAND_IN_DIGEST}
-            stood_in.append(name)
-        services[name] = svc
-    return {**imported.document, "services": services}, stood_in
-
-
 def audit(compose_file: Path, env_file: Path | None, stack: str, droplet_size: str | None) -> Audit:
     """Raise ComposeError / InputError for bad input, PackError when the pack cannot run."""
     compose = load_compose(compose_file, env_file)
     imported = convert(compose)
-    document, stood_in = plan_document(imported)
+    document, stood_in = with_stand_in_pins(imported.document)
     notes = [f"planned with a stand-in digest for {', '.join(stood_in)} (their images are not pinned)"] if stood_in else []
     findings = gap_findings(compose, imported)
     info = None
@@ -221,7 +206,7 @@ def audit(compose_file: Path, env_file: Path | None, stack: str, droplet_size: s
         if droplet_size:
             stack_config.config[f"{NAMESPACE}:dropletSize"] = droplet_size
         try:
-            inputs = load_inputs(stack_config.config, stack)
+            inputs = load_stack_inputs(stack_config, stack, notes)
         except InputError as error:
             size = droplet_size or stack_config.config.get(f"{NAMESPACE}:dropletSize", "")
             gap = GAP_KINDS["catalog-validation"]
@@ -239,6 +224,22 @@ def audit(compose_file: Path, env_file: Path | None, stack: str, droplet_size: s
     findings += compose_findings(compose, size if size in SIZES else "s-8vcpu-16gb", reserve)
     findings.sort(key=lambda f: (f.scope, PRIORITIES.index(f.priority), f.id, f.service or "", f.key))
     return Audit(compose, findings, _passed(findings, info), info, size, notes)
+
+
+def load_stack_inputs(stack_config, stack: str, notes: list[str]):
+    """The imported catalog with the stack's settings. Settings written for another catalog (a stack that
+    omits one of its services, say) are left out of the plan, with a note, rather than stop the audit."""
+    try:
+        return load_inputs(stack_config.config, stack)
+    except InputError as error:
+        if not all(p.file == stack_config.file for p in error.problems):
+            raise
+        keys = sorted({p.key.split("[")[0] for p in error.problems})
+        for key in keys:
+            stack_config.config.pop(key, None)
+        notes.append(f"planned without {', '.join(keys)} of {stack_config.file}, which do not fit this file: "
+                     + "; ".join(f"{p.key}: {p.message}" for p in error.problems))
+        return load_inputs(stack_config.config, stack)
 
 
 def _passed(findings: list[Finding], info: PackInfo | None) -> dict[int, list[str]]:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-from catalog.errors import InputError
+from catalog.errors import InputError, Problem
+from catalog.inputs import load_inputs
 from catalog.model import PROGRAM_DIR
-from catalog.services import load_catalog
-from ops.compose.convert import Imported, convert
+from ops.compose.convert import Imported, convert, with_stand_in_pins
 from ops.compose.emit import emit
 from ops.compose.load import ComposeError, load_compose
 from ops.schema import SCHEMA_FILE
+from ops.stackfile import read_stack_config
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -25,6 +27,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("file", metavar="FILE", help="the compose file (docker-compose.yml, compose.yaml)")
     parser.add_argument("--env-file", metavar="PATH", help="the .env file for interpolation (default: .env beside FILE, if present)")
     parser.add_argument("--out", metavar="PATH", help="write the catalog here (e.g. config/services.yaml); default: print it")
+    parser.add_argument("--stack", default="prod", help="check the written catalog against this stack's settings too (default: prod)")
+    parser.add_argument("--stack-dir", metavar="DIR", help="read Pulumi.<stack>.yaml from DIR instead of the project")
 
 
 def header(compose: Path, out: Path | None) -> list[str]:
@@ -68,11 +72,34 @@ def run(args) -> int:
         for followup in imported.followups:
             print(f"  - {followup.render()}", file=report)
     if out:
-        try:
-            load_catalog(out.resolve())
-        except InputError as error:
-            print(f"\nbefore `python -m ops preview --catalog {out}`, the catalog still needs:", file=report)
-            print("\n".join(f"  - {p}" for p in error.problems), file=report)
+        preview = f"python -m ops preview --catalog {out}" + (f" --stack {args.stack}" if args.stack != "prod" else "")
+        remaining = remaining_problems(imported, out, args.stack, Path(args.stack_dir) if args.stack_dir else PROGRAM_DIR)
+        if remaining:
+            print(f"\nbefore `{preview}`, these still need fixing:", file=report)
+            print("\n".join(f"  - {p}" for p in remaining), file=report)
         else:
-            print(f"\nthe catalog validates: python -m ops preview --catalog {out}", file=report)
+            print(f"\nthe catalog and the stack's settings validate: {preview}", file=report)
     return EXIT_OK
+
+
+def _input_problems(catalog: Path, stack: str, stack_dir: Path) -> list[Problem]:
+    try:
+        load_inputs(read_stack_config(stack, str(catalog.resolve()), stack_dir).config, stack)
+    except InputError as error:
+        return error.problems
+    return []
+
+
+def remaining_problems(imported: Imported, out: Path, stack: str, stack_dir: Path) -> list[Problem]:
+    """What the preview would refuse: the written catalog's problems, and the stack settings that do not
+    fit it. The settings are also checked against the catalog as it will be once its images are pinned,
+    so they are listed now rather than after the pins."""
+    problems = _input_problems(out, stack, stack_dir)
+    document, stood_in = with_stand_in_pins(imported.document)
+    if stood_in:
+        with tempfile.TemporaryDirectory(prefix="import-check-") as tmp:
+            pinned = Path(tmp) / out.name
+            pinned.write_text(emit(document, {}), encoding="utf-8")
+            settings_file = f"Pulumi.{stack}.yaml"
+            problems += [p for p in _input_problems(pinned, stack, stack_dir) if p.file == settings_file and p not in problems]
+    return problems

@@ -19,14 +19,14 @@ from typing import Any
 
 from catalog.errors import Problem
 from catalog.model import PROGRAM_DIR, read_yaml
-from catalog.services import SECRETS_DIR
+from catalog.services import PROBE_TOOLS, SECRETS_DIR
 from catalog.settings import NAMESPACE
 from catalog.units import parse_cpus, parse_memory
 from ops.compose.images import default_port, health_command, known_role, moving_tag_reason, reads_file_variables
 from ops.compose.load import ComposeError, ComposeFile, read_dotenv
 from ops.compose.ports import port_mappings
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
-from policies.devtools_policy.images import image_repository
+from policies.devtools_policy.images import image_pin_problem, image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.traefik import AUTH_SERVICE
 
@@ -36,6 +36,7 @@ DEFAULT_RESERVATIONS = {"cpus": "0.1", "memory": "256M"}
 DEFAULT_RESTART = "unless-stopped"
 JOB_RESTART = "on-failure"
 DEFAULT_LIVENESS, DEFAULT_READINESS = "/health", "/ready"
+DEFAULT_PROBE = PROBE_TOOLS[0]  # the tool inside the image that asks the liveness path
 # Liveness of a container nothing better is known about: PID 1 is alive.
 PROCESS_ALIVE = ["CMD-SHELL", "kill -0 1"]
 # Host ports of a reverse proxy: the catalog's edge takes its place.
@@ -511,8 +512,9 @@ class Converter:
             self.note("healthcheck-missing", at, "filled: the compose file had none; this is the image's usual check")
             return {"test": ["CMD-SHELL", command]}
         if port is not None:
-            self.note("healthcheck-missing", at, f"filled: the compose file had none; check that the service answers {DEFAULT_LIVENESS} on port {port}")
-            return {"path": DEFAULT_LIVENESS}
+            self.note("healthcheck-missing", at, f"filled: the compose file had none; check that the service answers {DEFAULT_LIVENESS} "
+                      f"on port {port}, and that the image has {DEFAULT_PROBE} (else set probe: to one of {', '.join(PROBE_TOOLS)})")
+            return {"path": DEFAULT_LIVENESS, "probe": DEFAULT_PROBE}
         self.note("healthcheck-missing", at, "filled: the compose file had none, and this only proves the process runs: write a real check")
         return {"test": list(PROCESS_ALIVE)}
 
@@ -698,6 +700,22 @@ class Converter:
                 if not entry.startswith("/"):
                     picked["volumes"][entry.split(":")[0]] = raw["volumes"][entry.split(":")[0]]
         return picked
+
+
+# A digest that stands in for an unpinned image when a plan must be made before it is pinned.
+STAND_IN_DIGEST = "@sha256:" + "0" * 64
+
+
+def with_stand_in_pins(document: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The catalog document with a stand-in digest on each image the catalog would refuse as unpinned,
+    and those services' names: what the rest of the plan looks like once they are pinned."""
+    services, stood_in = {}, []
+    for name, svc in document["services"].items():
+        if image_pin_problem(svc["image"]):
+            svc = {**svc, "image": svc["image"] + STAND_IN_DIGEST}
+            stood_in.append(name)
+        services[name] = svc
+    return {**document, "services": services}, stood_in
 
 
 def image_base(image: str) -> str:

@@ -428,3 +428,24 @@ def test_less_common_constructs(tmp_path, capsys):
     # valkey is a Redis: durable flags, on its volume; the external volume must be filled by hand
     assert cache["role"] == "datastore" and cache["command"][0] == "valkey-server" and "--appendonly" in cache["command"]
     assert "volumes.cache: was external" in stdout
+
+
+def test_a_service_named_like_the_edge_keeps_its_name(tmp_path, capsys):
+    compose = write_compose(tmp_path, """
+        services:
+          edge:
+            image: example/edge-cache:1.0.0
+            ports: ["8080:8080"]
+          oauth2-proxy:
+            image: quay.io/oauth2-proxy/oauth2-proxy:v7.6.0
+    """)
+    out = tmp_path / "out.yaml"
+    code, stdout, _ = import_compose(capsys, compose, out)
+    services = yaml.safe_load(out.read_text())["services"]
+    assert code == 0
+    assert services["edge"]["image"] == "example/edge-cache:1.0.0" and services["edge"]["route"] == {"path_prefix": "/edge"}
+    assert services["devtools-edge"]["role"] == "edge" and "the catalog's edge is called devtools-edge here" in stdout
+    # the compose file's own single sign-on gives way to the catalog's
+    assert services["oauth2-proxy"]["image"] != "quay.io/oauth2-proxy/oauth2-proxy:v7.6.0"
+    assert "services.oauth2-proxy: replaced by the catalog's own oauth2-proxy" in stdout
+    load_catalog(out)

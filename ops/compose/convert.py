@@ -251,7 +251,10 @@ class Converter:
             self.follow("unset-variable", f"${{{variable}}}", "is unset and has no default, so it was replaced by an empty string (as compose does); "
                         "set it in the .env file, or give it a default with ${" + variable + ":-value}")
         template = self._edge_template() if self.routed else None
-        replaced = set(template["services"]) if template else set()
+        if template:
+            self._make_room_for(template)
+        # Only the compose file's own single sign-on gives way to the catalog's.
+        replaced = {AUTH_SERVICE} & set(template["services"]) if template else set()
         for name in self.proxies:
             self.follow("proxy-replaced", f"services.{name}", f"dropped: it publishes {'/'.join(map(str, PROXY_PORTS))}, and the catalog's edge "
                         "(Traefik with TLS, single sign-on and rate limits) takes its place; each service it routed to "
@@ -674,6 +677,14 @@ class Converter:
                 if any(roles.get(d) == "datastore" for d in deps):
                     nets.append("data")
             svc["networks"] = nets
+
+    def _make_room_for(self, template: dict[str, dict[str, Any]]) -> None:
+        """A compose service that shares a name with the edge keeps it; the edge (found by its role) is renamed."""
+        taken = {self.names[n] for n in self.compose.services if n not in self.proxies} - {AUTH_SERVICE}
+        for name in [n for n in template["services"] if n in taken]:
+            renamed = f"devtools-{name}"
+            template["services"] = {renamed if k == name else k: v for k, v in template["services"].items()}
+            self.follow(None, f"services.{name}", f"keeps its name; the catalog's edge is called {renamed} here")
 
     def _edge_template(self) -> dict[str, dict[str, Any]] | None:
         """The shipped catalog's edge and single sign-on, with the secrets, configs and volumes they use."""

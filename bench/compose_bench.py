@@ -1,6 +1,6 @@
 """How long adopting a compose stack takes: `ops import-compose` and `ops audit` on the 18-service
 fixture (tests/fixtures/compose/platform), each as the real command in a fresh process, best of
---repeat runs, beside the floor (`python -m ops --help`: interpreter and imports only).
+--repeat runs, beside the floors: `python -m ops --help` (the interpreter) and importing both commands' modules.
 
     .venv/bin/python bench/compose_bench.py [--repeat 3] [--file docker-compose.yml]
 """
@@ -38,6 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rows = [
             ("floor (python -m ops --help)", best_of([*python, "--help"], args.repeat, (0,))),
+            ("imports of both commands", best_of([sys.executable, "-c", "import ops.import_compose, ops.audit"], args.repeat, (0,))),
             ("import-compose", best_of([*python, "import-compose", str(args.file), "--out", f"{tmp}/services.yaml"], args.repeat, (0,))),
             # audit exits 1 when it finds a P0 gap, as it does on the fixture
             ("audit (md)", best_of([*python, "audit", str(args.file)], args.repeat, (0, 1))),

@@ -3,6 +3,7 @@ the follow-ups printed, secrets never written or printed, the same bytes on ever
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -312,11 +313,15 @@ PLATFORM = FIXTURES / "platform" / "docker-compose.yml"
 
 
 def apply_follow_ups(printed: str, catalog: dict) -> dict:
-    """What an operator does with the printed follow-ups that touch the catalog: build, push and pin images."""
-    for service in sorted(set(re.findall(r"^  - services\.([\w-]+)\.image:", printed, re.M))):
+    """What an operator does with the printed follow-ups that touch the catalog: a built image is pushed
+    with a release tag; an image on a moving tag is pinned by the digest `docker image inspect` printed."""
+    for service, action in re.findall(r"^  - services\.([\w-]+)\.image: (build and push|image .*pin the version)", printed, re.M):
         image = catalog["services"][service]["image"]
         repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
-        catalog["services"][service]["image"] = f"{repository}:{service}-1.4.0"
+        if action == "build and push":
+            catalog["services"][service]["image"] = f"{repository}:{service}-1.4.0"
+        else:
+            catalog["services"][service]["image"] = f"{image}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
     return catalog
 
 

@@ -28,7 +28,6 @@ from ops.compose.ports import port_mappings
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
 from policies.devtools_policy.images import image_pin_problem, image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
-from render.traefik import AUTH_SERVICE
 
 # The defaults a service without its own gets, each marked for review in the written catalog.
 DEFAULT_LIMITS = {"cpus": "0.5", "memory": "512M"}
@@ -178,6 +177,7 @@ class Converter:
         self.proxies = [name for name, svc in compose.services.items()
                         if self.roles[name] != "datastore" and any(m.host in PROXY_PORTS for m in self.ports[name])]
         self.routed = {dep for proxy in self.proxies for dep in self._depends(compose.services[proxy]) if dep not in self.proxies}
+        self.sign_on: set[str] = set()  # the shipped single sign-on service, found with the edge template
         self.routed |= {name for name, svc in compose.services.items() if name not in self.proxies
                         and self.roles[name] != "datastore" and any(m.host is not None for m in self.ports[name])}
 
@@ -254,7 +254,7 @@ class Converter:
         if template:
             self._make_room_for(template)
         # Only the compose file's own single sign-on gives way to the catalog's.
-        replaced = {AUTH_SERVICE} & set(template["services"]) if template else set()
+        replaced = self.sign_on & set(template["services"]) if template else set()
         for name in self.proxies:
             self.follow("proxy-replaced", f"services.{name}", f"dropped: it publishes {'/'.join(map(str, PROXY_PORTS))}, and the catalog's edge "
                         "(Traefik with TLS, single sign-on and rate limits) takes its place; each service it routed to "
@@ -680,7 +680,7 @@ class Converter:
 
     def _make_room_for(self, template: dict[str, dict[str, Any]]) -> None:
         """A compose service that shares a name with the edge keeps it; the edge (found by its role) is renamed."""
-        taken = {self.names[n] for n in self.compose.services if n not in self.proxies} - {AUTH_SERVICE}
+        taken = {self.names[n] for n in self.compose.services if n not in self.proxies} - self.sign_on
         for name in [n for n in template["services"] if n in taken]:
             renamed = f"devtools-{name}"
             template["services"] = {renamed if k == name else k: v for k, v in template["services"].items()}
@@ -694,7 +694,10 @@ class Converter:
             return None
         shipped = raw.get("services") or {}
         names = [n for n, s in shipped.items() if isinstance(s, dict) and s.get("role") == "edge"][:1]
-        names += [AUTH_SERVICE] if AUTH_SERVICE in shipped else []
+        # The single sign-on service is the one whose route says sign_in (as render/traefik.py finds it).
+        self.sign_on = {n for n, s in shipped.items()
+                        if isinstance(s, dict) and isinstance(s.get("route"), dict) and s["route"].get("sign_in")}
+        names += sorted(self.sign_on)[:1]
         picked: dict[str, dict[str, Any]] = {"services": {}, "secrets": {}, "configs": {}, "volumes": {}}
         for service in names:
             body = dict(shipped[service])

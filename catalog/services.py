@@ -16,8 +16,10 @@ from typing import Annotated, Literal
 from pydantic import (
     AfterValidator,
     ConfigDict,
+    Discriminator,
     Field,
     PrivateAttr,
+    Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -327,6 +329,18 @@ class DependsOn(StrictModel):
     condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_healthy"
 
 
+# Compose's short and long forms, told apart by the value's shape, so a mistake is reported against the
+# form it was written in, not once per form it could have been. (The tags hold `[`: error locations drop them.)
+SecretEntry = Annotated[
+    Annotated[str, Tag("secret[name]")] | Annotated[ServiceSecret, Tag("secret[long]")],
+    Discriminator(lambda v: "secret[name]" if isinstance(v, str) else "secret[long]"),
+]
+DependsOnEntries = Annotated[
+    Annotated[list[str], Tag("depends_on[list]")] | Annotated[dict[str, DependsOn], Tag("depends_on[map]")],
+    Discriminator(lambda v: "depends_on[list]" if isinstance(v, list) else "depends_on[map]"),
+]
+
+
 class Service(StrictModel):
     build: Build | None = None  # before image: its validator reads it
     image: str
@@ -336,12 +350,12 @@ class Service(StrictModel):
     entrypoint: list[str] | None = None
     command: list[str] | None = None
     environment: dict[str, str] = {}
-    secrets: list[ServiceSecret] = []
+    secrets: list[SecretEntry] = []
     configs: list[ConfigMount] = []
     healthcheck: Healthcheck | None = None
     readiness: Readiness | None = None
     metrics: Metrics | None = None
-    depends_on: dict[str, DependsOn] = {}
+    depends_on: DependsOnEntries = []
     networks: list[str] = Field(min_length=1)
     volumes: list[VolumeEntry] = []
     deploy: Deploy
@@ -380,22 +394,6 @@ class Service(StrictModel):
         if "build" not in info.data:
             return value  # `build` itself is invalid and reported: which rule applies is unknown
         return check_repository(value) if info.data["build"] else check_image(value)
-
-    # Compose's short forms (`- name`) read as the long ones, so a mistake is reported against one
-    # form only, not once per form the value could have been.
-    @field_validator("secrets", mode="before")
-    @classmethod
-    def _short_secrets(cls, value: object) -> object:
-        if isinstance(value, list):
-            return [{"source": item} if isinstance(item, str) else item for item in value]
-        return value
-
-    @field_validator("depends_on", mode="before")
-    @classmethod
-    def _short_depends_on(cls, value: object) -> object:
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            return {name: {} for name in value}
-        return value
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -444,11 +442,13 @@ class Service(StrictModel):
 
     @property
     def dependencies(self) -> dict[str, DependsOn]:
+        if isinstance(self.depends_on, list):
+            return {name: DependsOn() for name in self.depends_on}
         return dict(self.depends_on)
 
     @property
     def secret_mounts(self) -> list[ServiceSecret]:
-        return list(self.secrets)
+        return [s if isinstance(s, ServiceSecret) else ServiceSecret(source=s) for s in self.secrets]
 
     @property
     def exported_secrets(self) -> list[tuple[str, str]]:

@@ -13,7 +13,8 @@ from render.migrations import render_migrate_runner, render_migrations
 from render.oauth2_proxy import render_oauth2_proxy_cfg
 from render.observability.renderers import OBSERVABILITY_RENDERERS
 from render.postgres_conf import render_postgres_conf
-from render.redis_conf import render_redis_conf
+from render.redis_conf import acl_secret, render_redis_conf
+from render.secret_renderers import ACL_RENDERER
 from render.secrets_wrapper import render_secrets_wrapper
 from render.traefik import render_traefik_dynamic, render_traefik_static
 
@@ -48,7 +49,7 @@ CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
 # What a renderer reads from the service it is mounted on, so a config mounted on a service
 # it was not written for is refused with a fix before anything is rendered.
 NEEDS: dict[str, tuple[str, ...]] = {
-    "redis_conf": ("port", "volume"),
+    "redis_conf": ("port", "volume", "ACL file"),
     "postgres_conf": ("port",),
     "loki_yaml": ("port", "volume"),
     "grafana_ini": ("port",),
@@ -56,10 +57,13 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "traefik_static": ("port", "volume", "metrics port"),
 }
 _HAS = {
-    "port": (lambda svc: svc.port is not None, "add port: <the port it listens on>"),
-    "volume": (lambda svc: bool(svc.volume_mounts()), "add volumes: [\"<volume>:/data\"] for its data"),
-    "metrics port": (lambda svc: svc.metrics is not None and svc.metrics.port is not None,
+    "port": (lambda catalog, svc: svc.port is not None, "add port: <the port it listens on>"),
+    "volume": (lambda catalog, svc: bool(svc.volume_mounts()), "add volumes: [\"<volume>:/data\"] for its data"),
+    "metrics port": (lambda catalog, svc: svc.metrics is not None and svc.metrics.port is not None,
                      "add metrics: {path: /metrics, port: <internal port>}"),
+    "ACL file": (lambda catalog, svc: acl_secret(catalog, svc) is not None,
+                 f"add a secret derived with renderer {ACL_RENDERER} (derive: {{from: <its password>, renderer: "
+                 f"{ACL_RENDERER}}}) to its secrets"),
 }
 
 
@@ -71,7 +75,7 @@ def mount_problems(catalog: Catalog, file: str) -> list[Problem]:
             config = catalog.configs.get(mount.source)
             for need in NEEDS.get(config.renderer, ()) if config else ():
                 present, fix = _HAS[need]
-                if not present(svc):
+                if not present(catalog, svc):
                     problems.append(Problem(file, f"services.{name}.configs[{i}]",
                                             f"{config.renderer} renders from the service's {need}, and {name} has none",
                                             f"{fix}, or mount {mount.source} only on the service it is written for"))

@@ -68,11 +68,15 @@ def test_every_construct_is_carried_over(constructs):
     # restart, on-failure:N
     assert api["restart"] == "always" and worker["restart"] == "on-failure"
     # cap_add, read_only, user (cap_drop: everything is dropped anyway); a read-only root cannot receive secret files
-    assert (api["cap_add"], api["user"], cache["read_only"]) == (["NET_BIND_SERVICE"], "1000:1000", True)
+    assert (api["cap_add"], api["user"]) == (["NET_BIND_SERVICE"], "1000:1000")
     assert "read_only" not in api
-    # Redis keeps its data: the durability flags the compose command lacked
+    # Redis keeps its data (the durability flags the compose command lacked) and lets nobody in without a
+    # password: a generated one, its ACL file as a secret, --aclfile naming it (so its root is no longer read-only)
     assert cache["command"] == ["redis-server", "--appendonly", "yes", "--appendfsync", "everysec",
-                                "--save", "900 1", "--save", "300 10", "--save", "60 10000"]
+                                "--save", "900 1", "--save", "300 10", "--save", "60 10000", "--aclfile", "/run/secrets/cache_acl"]
+    assert cache["secrets"] == ["cache_acl"] and "read_only" not in cache
+    assert catalog["secrets"]["cache_acl"]["derive"] == {"from": "cache_password", "renderer": "redis_acl"}
+    assert catalog["secrets"]["cache_password"]["generate"] == {}
     # volumes: named (short and long), host bind made read-only, relative bind as a volume, tmpfs dropped
     # a host system directory is not mounted at all
     assert api["volumes"] == ["uploads:/srv/uploads", "/srv/static:/var/www/static:ro"]

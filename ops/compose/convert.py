@@ -19,7 +19,7 @@ from typing import Any
 
 from catalog.errors import Problem
 from catalog.model import PROGRAM_DIR, read_yaml
-from catalog.services import PROBE_TOOLS, SECRETS_DIR
+from catalog.services import PROBE_TOOLS, SECRETS_DIR, secret_path
 from catalog.settings import NAMESPACE
 from catalog.units import parse_cpus, parse_memory
 from ops.compose.images import default_port, health_command, known_role, moving_tag_reason, reads_file_variables
@@ -28,6 +28,7 @@ from ops.compose.ports import port_mappings
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
 from policies.devtools_policy.images import image_pin_problem, image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
+from render.secret_renderers import ACL_RENDERER
 
 # The defaults a service without its own gets, each marked for review in the written catalog.
 DEFAULT_LIMITS = {"cpus": "0.5", "memory": "512M"}
@@ -43,6 +44,8 @@ PROXY_PORTS = (80, 443)
 # Redis images and their server binary; the durability flags a Redis must run with (the pack's redis-persistence).
 REDIS_SERVERS = {"redis": "redis-server", "valkey": "valkey-server", "redis-stack-server": "redis-server"}
 REDIS_DURABILITY = (("--appendonly", "yes"), ("--appendfsync", "everysec"))
+# A Redis command that already sets a password or an ACL file (the pack's redis-authentication).
+REDIS_AUTH_FLAGS = ("--requirepass", "--aclfile")
 REDIS_SAVE_RULES = ("900 1", "300 10", "60 10000")
 REDIS_DATA_DIR = "/data"
 SHIPPED_CATALOG = PROGRAM_DIR / "config" / "services.yaml"
@@ -348,11 +351,12 @@ class Converter:
         for field_name in ("cap_add", "read_only", "user"):
             if svc.get(field_name) not in (None, [], False):
                 out[field_name] = svc[field_name] if field_name != "user" else str(svc[field_name])
+        if role == "datastore" and image_repository(out["image"]) in REDIS_SERVERS:
+            self._durable_redis(key, out)
+            self._authenticated_redis(key, out)
         if out.get("read_only") and out.get("secrets"):
             del out["read_only"]
             self.note("read-only-dropped", at, "read_only dropped: Docker cannot upload the secret files into a read-only root filesystem")
-        if role == "datastore" and image_repository(out["image"]) in REDIS_SERVERS:
-            self._durable_redis(key, out)
         if name in self.routed and port is not None:
             route = dict(extension.get("route") or {"path_prefix": f"/{key}"})
             out["route"] = route
@@ -382,6 +386,24 @@ class Converter:
             self.volumes.setdefault(volume, {"description": f"Redis data of {key} (AOF and RDB files)."})
             out["volumes"] = [*out.get("volumes", []), f"{volume}:{REDIS_DATA_DIR}"]
             self.note("redis-persistence", ("services", key, "volumes"), f"{volume} added: Redis writes its AOF and RDB files to {REDIS_DATA_DIR}")
+
+    def _authenticated_redis(self, key: str, out: dict[str, Any]) -> None:
+        """Redis lets nobody in without a password (the pack's redis-authentication): a generated password,
+        its ACL file (the catalog's redis_acl renderer) delivered as a secret, and --aclfile naming it."""
+        command = list(out.get("command") or [])
+        if any(isinstance(arg, str) and arg.startswith(REDIS_AUTH_FLAGS) for arg in command):
+            return
+        base = key.replace("-", "_")
+        password, acl = f"{base}_password", f"{base}_acl"
+        self.secrets.setdefault(password, {"description": f"Password of the default user of {key}.", "generate": {}})
+        self.secrets.setdefault(acl, {"description": f"ACL file of {key}: its default user and the password's hash.",
+                                      "derive": {"from": password, "renderer": ACL_RENDERER}})
+        out["secrets"] = [*out.get("secrets", []), acl]
+        out["command"] = [*command, "--aclfile", secret_path(acl)]
+        self.note(None, ("services", key, "command"), f"--aclfile {secret_path(acl)} added: Redis let anyone in without a password")
+        self.follow(None, f"services.{self.compose_names.get(key, key)}",
+                    f"give the services that use {key} its password: list {password} under their secrets and have them "
+                    f"read {secret_path(password)}")
 
     def _image(self, name: str, svc: dict[str, Any]) -> str:
         where = f"services.{name}.image"

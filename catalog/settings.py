@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from catalog.errors import InputError, Invalid, Problem
+from catalog.kubernetes_settings import KubernetesSettings
 from catalog.model import MemoryBytes, StrictModel, problems_from_validation
 from catalog.services import Catalog
 from catalog.sizes import SIZES
@@ -78,8 +79,11 @@ class Settings(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     catalog: str = "config/services.yaml"
+    # Where the platform runs: one droplet (the default) or DigitalOcean Kubernetes (`kubernetes:` then holds the cluster).
+    target: Literal["droplet", "doks"] = "droplet"
+    kubernetes: KubernetesSettings | None = None
     region: str
-    droplet_size: str
+    droplet_size: str | None = None
     droplet_image: str = "ubuntu-24-04-x64"
     vpc_ip_range: str = "10.20.0.0/24"
     volume_size_gb: int = Field(default=100, ge=10, le=16384)
@@ -146,10 +150,18 @@ class Settings(StrictModel):
     def _issuer(cls, value: str | None) -> str | None:
         return None if value is None else check_url(value)
 
+    @model_validator(mode="after")
+    def _target_settings(self) -> Settings:
+        if self.target == "droplet" and self.droplet_size is None:
+            raise Invalid("dropletSize is required by the droplet target", "pulumi config set devtools:dropletSize s-8vcpu-16gb")
+        if self.target == "doks" and self.kubernetes is None:
+            raise Invalid("target doks needs the cluster settings under kubernetes", "add devtools:kubernetes: {nodeSize: s-4vcpu-8gb, minNodes: 3, maxNodes: 5}")
+        return self
+
     @field_validator("droplet_size")
     @classmethod
-    def _known_size(cls, value: str) -> str:
-        if value not in SIZES:
+    def _known_size(cls, value: str | None) -> str | None:
+        if value is not None and value not in SIZES:
             raise Invalid(f"droplet size {value!r} is not one this project knows", f"pick one of {', '.join(SIZES)}")
         return value
 

@@ -1,0 +1,211 @@
+"""KubernetesStack: the whole platform on DigitalOcean Kubernetes, from the same validated inputs as the droplet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from catalog.inputs import Inputs
+from render.registry import render
+from targets.backup_storage import BackupStorage
+from targets.droplet.service import pinned_image
+from targets.droplet.stack import start_order
+from targets.kubernetes import manifests as m
+from targets.kubernetes.cluster import Cluster, ClusterArgs
+from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores
+from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, policy_documents
+from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, kubernetes_prometheus_yml
+from targets.kubernetes.workload import Workload, WorkloadArgs
+from targets.secrets import Secrets
+
+# pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
+POD_SECURITY = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
+
+
+def deployed_services(inputs: Inputs) -> list[str]:
+    """Catalog services that run in the cluster, in start order: not the managed datastores, nor the
+    Docker-host agents (DOKS nodes run containerd; the kubelet's own cAdvisor and pod logs replace them)."""
+    managed = managed_datastores(inputs)
+    return [name for name in start_order(inputs.catalog)
+            if name not in managed and not m.needs_docker_socket(inputs.catalog.services[name])]
+
+
+def claim_plan(inputs: Inputs, deployed: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, list[str]], dict[str, list[str]]]:
+    """For each service: volume -> claim name; volumes its StatefulSet claims per pod; services it must share a node with.
+
+    The first service (in start order) that mounts a volume owns its claim; later ones mount the same claim
+    on the same node (a ReadWriteOnce block volume attaches to one node).
+    """
+    catalog = inputs.catalog
+    owner: dict[str, str] = {}
+    claims: dict[str, dict[str, str]] = {n: {} for n in deployed}
+    templates: dict[str, list[str]] = {n: [] for n in deployed}
+    affinity: dict[str, list[str]] = {n: [] for n in deployed}
+    for name in deployed:
+        spec = catalog.services[name]
+        for volume, _, _ in spec.volume_mounts():
+            if volume not in owner:
+                owner[volume] = name
+                if m.kind_of(spec) == "StatefulSet":
+                    templates[name].append(volume)
+                    continue
+                claims[name][volume] = volume
+            else:
+                first = owner[volume]
+                first_is_set = m.kind_of(catalog.services[first]) == "StatefulSet"
+                claims[name][volume] = f"{volume}-{first}-0" if first_is_set else volume
+                affinity[name].append(first)
+    return claims, templates, affinity
+
+
+def managed_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, str]:
+    """A dependent's variables that name a managed datastore's port: the managed engine's port instead.
+
+    The host name stays the catalog's: an ExternalName Service of that name points at the private host.
+    """
+    spec = inputs.catalog.services[service]
+    overrides: dict[str, str] = {}
+    for store, endpoint in endpoints.items():
+        if store not in spec.dependencies:
+            continue
+        port = str(inputs.catalog.services[store].port)
+        for key, value in spec.environment.items():
+            if value == port:
+                overrides[key] = str(endpoint.port)
+            elif f"{store}:{port}" in value:
+                overrides[key] = value.replace(f"{store}:{port}", f"{store}:{endpoint.port}")
+    return overrides
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    inputs: Inputs
+    secrets: dict[str, pulumi.Output[str]]
+    endpoints: dict[str, Endpoint]
+    vpc_cidr: str
+
+
+class Platform(pulumi.ComponentResource):
+    """Every Kubernetes object of the platform; the provider comes from `opts` and every child inherits it."""
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:kubernetes:Platform", name, None, opts)
+        inputs = args.inputs
+        catalog, settings = inputs.catalog, inputs.settings
+        k8s_settings = settings.kubernetes
+        assert k8s_settings is not None
+        namespace = k8s_settings.namespace
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.namespace = k8s.core.v1.Namespace(
+            namespace, metadata={"name": namespace, "labels": {m.PART_OF_LABEL: "devtools", **POD_SECURITY}}, opts=child)
+        in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
+
+        deployed = deployed_services(inputs)
+        used_secrets = sorted({s.source for n in deployed for s in catalog.services[n].secret_mounts})
+        for secret in used_secrets:
+            k8s.core.v1.Secret(
+                m.secret_object_name(secret),
+                metadata={"name": m.secret_object_name(secret), "namespace": namespace,
+                          "labels": {m.PART_OF_LABEL: "devtools"}},
+                type="Opaque",
+                string_data={"value": args.secrets[secret]},
+                opts=in_namespace,
+            )
+        for store, endpoint in args.endpoints.items():
+            # The catalog's host name for the datastore, resolving to the managed database's private host.
+            k8s.core.v1.Service(
+                store,
+                metadata=m.metadata(store, namespace, store, catalog.services[store]),
+                spec={"type": "ExternalName", "externalName": endpoint.host},
+                opts=in_namespace,
+            )
+
+        claims, templates, affinity = claim_plan(inputs, deployed)
+        for service in deployed:
+            for volume, claim in claims[service].items():
+                if claim == volume and affinity[service] == []:
+                    k8s.core.v1.PersistentVolumeClaim(
+                        volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
+                        spec=m.claim_spec(k8s_settings),
+                        # Losing a claim loses the data on it; a replace must be deliberate.
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
+
+        scraper_account = self._scraper_account(namespace, in_namespace)
+        self.workloads: dict[str, Workload] = {}
+        for service in deployed:
+            spec = catalog.services[service]
+            files = {c.source: render(catalog.configs[c.source].renderer, catalog, spec, settings) for c in spec.configs}
+            scrapes = any(catalog.configs[c].renderer == PROMETHEUS_RENDERER for c in files)
+            for source in files:
+                if catalog.configs[source].renderer == PROMETHEUS_RENDERER:
+                    files[source] = kubernetes_prometheus_yml(files[source], namespace)
+            self.workloads[service] = Workload(
+                service,
+                WorkloadArgs(
+                    spec=spec,
+                    image=pinned_image(service, spec, settings),
+                    settings=k8s_settings,
+                    config_files=files,
+                    claims=claims[service],
+                    claim_templates=templates[service],
+                    affinity_to=affinity[service],
+                    environment=managed_environment(inputs, service, args.endpoints),
+                    service_account=scraper_account if scrapes else None,
+                    # Deployments wait for readiness and Jobs for completion: compose's conditions, in order.
+                    depends_on=[self.namespace] + [self.workloads[d].ready for d in spec.dependencies if d in self.workloads],
+                ),
+                opts=child,
+            )
+        NetworkPolicies("network", NetworkPoliciesArgs(policy_documents(
+            catalog, set(deployed), {s: e.port for s, e in args.endpoints.items()}, args.vpc_cidr, namespace,
+            PROMETHEUS_RENDERER)), opts=in_namespace)
+        edge = next((n for n in deployed if catalog.services[n].ports), None)
+        self.address = pulumi.Output.from_input("")
+        if edge is not None:
+            lb = k8s.core.v1.Service.get(f"{edge}-address", pulumi.Output.concat(namespace, "/", edge),
+                                         opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workloads[edge]]))
+            self.address = lb.status.apply(
+                lambda s: (s.load_balancer.ingress[0].ip if s and s.load_balancer and s.load_balancer.ingress else ""))
+        self.register_outputs({})
+
+    def _scraper_account(self, namespace: str, opts: pulumi.ResourceOptions) -> str:
+        """What Kubernetes service discovery needs: read endpoints, services and pods in the namespace, nothing else."""
+        name = "prometheus-discovery"
+        meta = {"name": name, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}}
+        k8s.core.v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
+        k8s.rbac.v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["endpoints", "services", "pods"],
+                                                      "verbs": ["get", "list", "watch"]},
+                                                     {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
+                                                      "verbs": ["get", "list", "watch"]}], opts=opts)
+        k8s.rbac.v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                                subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
+        return name
+
+
+class KubernetesStack(pulumi.ComponentResource):
+    def __init__(self, name: str, inputs: Inputs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:stack:KubernetesStack", name, None, opts)
+        settings = inputs.settings
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster = Cluster("cluster", ClusterArgs(settings), opts=child)
+        self.kubeconfig = self.cluster.kubeconfig
+        self.secrets = Secrets("secrets", inputs.catalog, opts=child)
+        values = dict(self.secrets.values)
+        endpoints: dict[str, Endpoint] = {}
+        engines = managed_datastores(inputs)
+        if engines:
+            stores = ManagedDatastores("datastores", DatastoresArgs(inputs, engines, self.cluster.vpc.id, self.cluster.cluster.id), opts=child)
+            endpoints = stores.endpoints
+            for store, endpoint in endpoints.items():
+                # The credentials the datastore itself reads are the managed engine's now.
+                for mount in inputs.catalog.services[store].secret_mounts:
+                    if inputs.catalog.secrets[mount.source].derive is None:
+                        values[mount.source] = endpoint.password
+        self.platform = Platform("platform", PlatformArgs(inputs, values, endpoints, settings.vpc_ip_range),
+                                 opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]))
+        self.address = self.platform.address
+        self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
+        self.register_outputs({"address": self.address})

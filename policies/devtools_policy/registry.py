@@ -12,6 +12,7 @@ from typing import Any
 
 from . import container_rules as c
 from . import host_rules as h
+from . import kubernetes_rules as k
 from . import monitoring_rules as m
 from . import stack_rules as s
 
@@ -209,6 +210,40 @@ RULES: tuple[Rule, ...] = (
          "cannot reach is always down): put the service or prometheus on a common network (e.g. observability) "
          "in config/services.yaml.",
          "medium", ADVISORY, m.scrape_target_reachable, stack=True),
+    # --- Kubernetes objects and managed databases (the DOKS target) ---
+    Rule("k8s-requests-and-limits",
+         "Every container of a Kubernetes workload requests CPU and memory and is limited, request no larger than "
+         "limit: set deploy.resources.reservations and limits for the service in config/services.yaml.",
+         "high", MANDATORY, k.requests_and_limits, covers=("audit: resource limits missing (P0)", "checkov CKV_K8S_10-13")),
+    Rule("k8s-probes",
+         "Every long-running container has a liveness and a readiness probe: give the service healthcheck: and "
+         "readiness: in config/services.yaml.",
+         "medium", MANDATORY, k.probes, covers=("audit: health checks", "checkov CKV_K8S_8", "checkov CKV_K8S_9")),
+    Rule("k8s-secrets-as-files",
+         "Secrets reach a pod as mounted files under /run/secrets, never through env (secretKeyRef, envFrom or a "
+         "literal credential): list the secret under the service's secrets: in config/services.yaml.",
+         "high", MANDATORY, k.secrets_as_files, covers=("design: secrets as files", "checkov CKV_K8S_35")),
+    Rule("k8s-no-privilege",
+         "No pod shares the host's network, PID or IPC namespace, and no container runs privileged, may escalate "
+         "privileges or keeps capabilities it did not add back (drop ALL).",
+         "critical", MANDATORY, k.no_privilege,
+         covers=("checkov CKV_K8S_16", "checkov CKV_K8S_17", "checkov CKV_K8S_18", "checkov CKV_K8S_19",
+                 "checkov CKV_K8S_20", "checkov CKV_K8S_28")),
+    Rule("k8s-image-pinned",
+         "Pin every pod's image to a released version tag or a digest, never `latest` or no tag.",
+         "medium", MANDATORY, k.image_pinned, covers=("audit: image versioning",)),
+    Rule("k8s-network-policy-coverage",
+         "Every workload's pods are selected by a NetworkPolicy of their namespace that restricts both ingress and "
+         "egress (the target declares a default-deny policy per namespace).",
+         "high", MANDATORY, k.network_policy_coverage, stack=True, covers=("audit: no network policies", "checkov CKV2_K8S_6")),
+    Rule("k8s-disruption-budget",
+         "A Deployment or StatefulSet with more than one replica (or an autoscaler whose minimum is above one) has a "
+         "PodDisruptionBudget selecting its pods, so node drains and upgrades keep it serving.",
+         "medium", MANDATORY, k.disruption_budget, stack=True),
+    Rule("managed-database-private",
+         "A managed database sits on the stack's VPC (private_network_uuid) and has a DatabaseFirewall admitting only "
+         "the cluster (rule type k8s), droplets, tags or apps, never addresses.",
+         "critical", MANDATORY, k.managed_database_private, stack=True, covers=("audit: databases reachable from outside",)),
 )
 
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

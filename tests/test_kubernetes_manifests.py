@@ -127,7 +127,8 @@ def test_secrets_arrive_as_files_only(docs, inputs):
         assert files == wanted
         if wanted:
             assert any(m["mountPath"] == "/run/secrets" and m["readOnly"] for m in container["volumeMounts"])
-        assert all("valueFrom" not in env for env in container.get("env", []))
+        assert all("secretKeyRef" not in env.get("valueFrom", {}) for env in container.get("env", []))
+        assert not container.get("envFrom")
 
 
 def test_migrations_run_as_a_job_before_the_services_that_need_them(k8s_plan, inputs):
@@ -249,3 +250,22 @@ def test_edge_gate_notices_a_missing_and_an_extra_edge(docs):
     extra = copy.deepcopy(dependency_egress[0])
     extra["spec"]["egress"][0]["to"] = [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "not-in-the-catalog"}}}]
     assert allowed_edges(docs + [extra])[0] != egress
+
+
+def test_log_shipper_runs_per_node_on_pod_log_files_and_nothing_mounts_a_docker_socket(docs, inputs):
+    daemonsets = by_kind(docs, "DaemonSet")
+    assert all(v.get("hostPath", {}).get("path") != "/var/run/docker.sock"
+               for d in by_kind(docs, *("Deployment", "StatefulSet", "DaemonSet", "Job"))
+               for v in d["spec"]["template"]["spec"]["volumes"])
+    shippers = [d for d in daemonsets if any(v.get("hostPath", {}).get("path") == "/var/log/pods"
+                                             for v in d["spec"]["template"]["spec"]["volumes"])]
+    assert len(shippers) == 1
+    name = shippers[0]["metadata"]["name"]
+    (config_map,) = [d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"] == f"{name}-config"]
+    (config,) = config_map["data"].values()
+    assert 'discovery.kubernetes "pods"' in config and "discovery.docker" not in config
+    # The Loki side is the catalog renderer's own block, unchanged.
+    loki = inputs.catalog.services[next(n for n, s in inputs.catalog.services.items()
+                                       if any(c.source == "loki_yaml" for c in s.configs))]
+    assert f":{loki.port}/loki/api/v1/push" in config
+    assert shippers[0]["spec"]["template"]["spec"]["serviceAccountName"] == f"{name}-discovery"

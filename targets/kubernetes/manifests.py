@@ -175,10 +175,13 @@ def secret_env(spec: Service) -> list[dict]:
     return [{"name": m.env or f"{m.source.upper()}_FILE", "value": f"{SECRETS_DIR}/{m.source}"} for m in spec.secret_mounts]
 
 
-def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str]) -> tuple[list[dict], list[dict]]:
+def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str],
+                       node_paths: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """Pod volumes and the container's mounts: secrets (one projected volume), config files, claims, host paths.
 
-    `claims` maps each catalog volume the service mounts to its PersistentVolumeClaim.
+    `claims` maps each catalog volume the service mounts to its PersistentVolumeClaim; a volume without one
+    (a per-node agent's scratch state) is an emptyDir. `node_paths` are read from the node instead of the
+    Docker socket, which containerd nodes do not have.
     """
     volumes: list[dict] = []
     mounts: list[dict] = []
@@ -193,8 +196,12 @@ def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str]) -> t
     for volume, path, read_only in spec.volume_mounts():
         if volume in claims:
             volumes.append({"name": volume, "persistentVolumeClaim": {"claimName": claims[volume]}})
+        elif kind_of(spec) == "DaemonSet":
+            volumes.append({"name": volume, "emptyDir": {}})
         mounts.append({"name": volume, "mountPath": path, "readOnly": read_only})
-    for i, (host, path, _) in enumerate(spec.host_mounts()):
+    host_paths = [(host, path) for host, path, _ in spec.host_mounts() if host != DOCKER_SOCKET]
+    host_paths += [(node_path, node_path) for node_path in node_paths]
+    for i, (host, path) in enumerate(host_paths):
         volumes.append({"name": f"host-{i}", "hostPath": {"path": host, "type": "Directory"}})
         mounts.append({"name": f"host-{i}", "mountPath": path, "readOnly": True})
     return volumes, mounts
@@ -206,13 +213,15 @@ def config_hash(files: dict[str, str]) -> str:
 
 
 def pod_template(service: str, spec: Service, image: str, claims: dict[str, str], config_files: dict[str, str],
-                 affinity_to: list[str]) -> dict:
-    volumes, mounts = volumes_and_mounts(service, spec, claims)
+                 affinity_to: list[str], node_paths: tuple[str, ...] = ()) -> dict:
+    volumes, mounts = volumes_and_mounts(service, spec, claims, node_paths)
+    # A per-node agent learns its node from the downward API (it reads only that node's pods).
+    node_env = [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}] if node_paths else []
     container = {
         "name": service,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "env": [{"name": k, "value": v} for k, v in spec.environment.items()] + secret_env(spec),
+        "env": [{"name": k, "value": v} for k, v in spec.environment.items()] + secret_env(spec) + node_env,
         "ports": container_ports(spec),
         "resources": resources(spec),
         "securityContext": container_security(spec),

@@ -4,7 +4,8 @@
 - DNS for every pod; the edge from anywhere and to the services it routes; Prometheus to what it scrapes;
 - the internet (public addresses only) for services on a network the catalog does not mark internal,
   as Docker's internal networks have no route out on the droplet;
-- a managed datastore is outside the cluster: its edge is egress to the VPC on the managed port.
+- a managed datastore is outside the cluster: its edge is egress to the VPC on the managed port;
+- services that discover their targets through the Kubernetes API reach the control plane.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from targets.kubernetes import manifests as m
 
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 EDGE_KIND = "edge"
+API_SERVER_PORTS = (443, 6443)
 DEPENDENCY, ROUTE, SCRAPE = "dependency", "route", "scrape"
 EDGE_KIND_LABEL = "devtools/edge-kind"
 
@@ -79,7 +81,7 @@ def _meta(name: str, kind: str) -> dict:
 
 
 def policy_documents(catalog: Catalog, deployed: set[str], managed_ports: dict[str, int], vpc_cidr: str,
-                     namespace: str, prometheus_renderer: str) -> list[dict]:
+                     namespace: str, prometheus_renderer: str, api_clients: tuple[str, ...] = ()) -> list[dict]:
     """The namespace's NetworkPolicies as (metadata, spec) documents."""
     docs = [
         {"metadata": _meta("default-deny", "deny"), "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}},
@@ -108,6 +110,11 @@ def policy_documents(catalog: Catalog, deployed: set[str], managed_ports: dict[s
         docs.append({"metadata": _meta(f"{name}-to-internet", "internet"), "spec": {
             "podSelector": {"matchLabels": m.selector(name)}, "policyTypes": ["Egress"],
             "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": PRIVATE_RANGES}}]}]}})
+    for name in sorted(api_clients):
+        # Service discovery talks to the control plane, whose address DigitalOcean assigns at creation.
+        docs.append({"metadata": _meta(f"{name}-to-api-server", "api"), "spec": {
+            "podSelector": {"matchLabels": m.selector(name)}, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _port_list(API_SERVER_PORTS)}]}})
     for doc in docs:
         doc["metadata"]["namespace"] = namespace
     return docs

@@ -16,7 +16,8 @@ from targets.kubernetes import manifests as m
 from targets.kubernetes.cluster import Cluster, ClusterArgs
 from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores
 from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, policy_documents
-from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, kubernetes_prometheus_yml
+from targets.kubernetes.prometheus import PROMETHEUS_RENDERER
+from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
 from targets.secrets import Secrets
 
@@ -25,11 +26,14 @@ POD_SECURITY = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.k
 
 
 def deployed_services(inputs: Inputs) -> list[str]:
-    """Catalog services that run in the cluster, in start order: not the managed datastores, nor the
-    Docker-host agents (DOKS nodes run containerd; the kubelet's own cAdvisor and pod logs replace them)."""
+    """Catalog services that run in the cluster, in start order: not the managed datastores, nor a Docker-host
+    agent with no cluster counterpart (DOKS nodes run containerd and have no Docker socket; the kubelet
+    embeds cAdvisor). A log shipper has one: it reads the node's pod log files instead (renderers.py)."""
     managed = managed_datastores(inputs)
-    return [name for name in start_order(inputs.catalog)
-            if name not in managed and not m.needs_docker_socket(inputs.catalog.services[name])]
+    catalog = inputs.catalog
+    return [name for name in start_order(catalog)
+            if name not in managed and (not m.needs_docker_socket(catalog.services[name])
+                                        or reads_instead_of_docker(catalog, catalog.services[name]))]
 
 
 def claim_plan(inputs: Inputs, deployed: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, list[str]], dict[str, list[str]]]:
@@ -45,6 +49,8 @@ def claim_plan(inputs: Inputs, deployed: list[str]) -> tuple[dict[str, dict[str,
     affinity: dict[str, list[str]] = {n: [] for n in deployed}
     for name in deployed:
         spec = catalog.services[name]
+        if m.kind_of(spec) == "DaemonSet":
+            continue  # one pod per node: its scratch state stays on the node (emptyDir), no shared claim
         for volume, _, _ in spec.volume_mounts():
             if volume not in owner:
                 owner[volume] = name
@@ -133,15 +139,16 @@ class Platform(pulumi.ComponentResource):
                         # Losing a claim loses the data on it; a replace must be deliberate.
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
 
-        scraper_account = self._scraper_account(namespace, in_namespace)
         self.workloads: dict[str, Workload] = {}
         for service in deployed:
             spec = catalog.services[service]
-            files = {c.source: render(catalog.configs[c.source].renderer, catalog, spec, settings) for c in spec.configs}
-            scrapes = any(catalog.configs[c].renderer == PROMETHEUS_RENDERER for c in files)
-            for source in files:
-                if catalog.configs[source].renderer == PROMETHEUS_RENDERER:
-                    files[source] = kubernetes_prometheus_yml(files[source], namespace)
+            files = {}
+            for mount in spec.configs:
+                renderer = catalog.configs[mount.source].renderer
+                files[mount.source] = render(renderer, catalog, spec, settings)
+                if renderer in KUBERNETES_RENDERERS:
+                    files[mount.source] = KUBERNETES_RENDERERS[renderer](files[mount.source], namespace)
+            account = self._discovery_account(service, namespace, in_namespace) if cluster_renderers(catalog, spec) else None
             self.workloads[service] = Workload(
                 service,
                 WorkloadArgs(
@@ -153,7 +160,8 @@ class Platform(pulumi.ComponentResource):
                     claim_templates=templates[service],
                     affinity_to=affinity[service],
                     environment=managed_environment(inputs, service, args.endpoints),
-                    service_account=scraper_account if scrapes else None,
+                    service_account=account,
+                    node_paths=reads_instead_of_docker(catalog, spec),
                     # Deployments wait for readiness and Jobs for completion: compose's conditions, in order.
                     depends_on=[self.namespace] + [self.workloads[d].ready for d in spec.dependencies if d in self.workloads],
                 ),
@@ -161,7 +169,8 @@ class Platform(pulumi.ComponentResource):
             )
         NetworkPolicies("network", NetworkPoliciesArgs(policy_documents(
             catalog, set(deployed), {s: e.port for s, e in args.endpoints.items()}, args.vpc_cidr, namespace,
-            PROMETHEUS_RENDERER)), opts=in_namespace)
+            PROMETHEUS_RENDERER, tuple(n for n in deployed if cluster_renderers(catalog, catalog.services[n])))),
+            opts=in_namespace)
         edge = next((n for n in deployed if catalog.services[n].ports), None)
         self.address = pulumi.Output.from_input("")
         if edge is not None:
@@ -171,15 +180,15 @@ class Platform(pulumi.ComponentResource):
                 lambda s: (s.load_balancer.ingress[0].ip if s and s.load_balancer and s.load_balancer.ingress else ""))
         self.register_outputs({})
 
-    def _scraper_account(self, namespace: str, opts: pulumi.ResourceOptions) -> str:
-        """What Kubernetes service discovery needs: read endpoints, services and pods in the namespace, nothing else."""
-        name = "prometheus-discovery"
+    def _discovery_account(self, service: str, namespace: str, opts: pulumi.ResourceOptions) -> str:
+        """What Kubernetes service discovery needs: read pods, endpoints and services in the namespace, nothing else."""
+        name = f"{service}-discovery"
         meta = {"name": name, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}}
+        read = ["get", "list", "watch"]
         k8s.core.v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
-        k8s.rbac.v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["endpoints", "services", "pods"],
-                                                      "verbs": ["get", "list", "watch"]},
-                                                     {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"],
-                                                      "verbs": ["get", "list", "watch"]}], opts=opts)
+        k8s.rbac.v1.Role(name, metadata=meta, rules=[
+            {"apiGroups": [""], "resources": ["endpoints", "services", "pods"], "verbs": read},
+            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read}], opts=opts)
         k8s.rbac.v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                                 subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
         return name

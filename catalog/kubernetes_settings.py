@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from catalog.errors import Invalid
+from catalog.errors import Invalid, Problem
 from catalog.model import StrictModel
 from catalog.sizes import SIZES
 
@@ -51,6 +51,8 @@ class KubernetesSettings(StrictModel):
     cache_size: str = "db-s-1vcpu-2gb"
     storage_class: str = "do-block-storage"
     storage_gb: int = Field(default=10, ge=1, le=16384)
+    # Claim size per catalog volume where the default does not fit (e.g. Prometheus' retention).
+    volume_sizes_gb: dict[str, Annotated[int, Field(ge=1, le=16384)]] = {}
 
     @field_validator("version")
     @classmethod
@@ -104,3 +106,29 @@ class KubernetesSettings(StrictModel):
     @property
     def node(self):
         return SIZES[self.node_size]
+
+    def claim_gb(self, volume: str) -> int:
+        return self.volume_sizes_gb.get(volume, self.storage_gb)
+
+
+if TYPE_CHECKING:
+    from catalog.services import Catalog
+
+
+def kubernetes_problems(settings: KubernetesSettings, catalog: Catalog, file: str, namespace: str) -> list[Problem]:
+    """What the cluster settings must agree on with the catalog: volume names, and Prometheus' retention fitting its claim."""
+    from render.observability.prometheus_config import RETENTION_SIZE_FLAG  # render/ imports catalog/: import late
+
+    key = f"{namespace}:kubernetes.volumeSizesGb"
+    problems = [Problem(file, f"{key}.{volume}", "names no volume in the catalog", f"use one of {sorted(catalog.volumes)}")
+                for volume in settings.volume_sizes_gb if volume not in catalog.volumes]
+    for name, svc in catalog.services.items():
+        volumes = [volume for volume, _, read_only in svc.volume_mounts() if not read_only]
+        for arg in svc.command or []:
+            match = RETENTION_SIZE_FLAG.match(arg)
+            for volume in volumes if match else []:
+                if int(match.group(1)) > settings.claim_gb(volume):
+                    problems.append(Problem(file, f"{key}.{volume}",
+                                            f"a {settings.claim_gb(volume)} GB claim cannot hold {name}'s {match.group(1)} GB retention",
+                                            f"set {key}.{volume} to {int(match.group(1)) + 5} or more"))
+    return problems

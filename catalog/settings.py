@@ -150,14 +150,6 @@ class Settings(StrictModel):
     def _issuer(cls, value: str | None) -> str | None:
         return None if value is None else check_url(value)
 
-    @model_validator(mode="after")
-    def _target_settings(self) -> Settings:
-        if self.target == "droplet" and self.droplet_size is None:
-            raise Invalid("dropletSize is required by the droplet target", "pulumi config set devtools:dropletSize s-8vcpu-16gb")
-        if self.target == "doks" and self.kubernetes is None:
-            raise Invalid("target doks needs the cluster settings under kubernetes", "add devtools:kubernetes: {nodeSize: s-4vcpu-8gb, minNodes: 3, maxNodes: 5}")
-        return self
-
     @field_validator("droplet_size")
     @classmethod
     def _known_size(cls, value: str | None) -> str | None:
@@ -248,6 +240,7 @@ def parse_settings(
             if tag == "latest" or not tag:
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
         problems.extend(sso_problems(settings, file))
+        problems.extend(target_problems(settings, file))
     if problems:
         raise InputError(problems)
     assert settings is not None
@@ -268,6 +261,17 @@ def sso_problems(settings: Settings, file: str) -> list[Problem]:
         problems.append(Problem(file, f"{NAMESPACE}:ssoOidcIssuerUrl", "is required by the oidc provider",
                                 f"pulumi config set {NAMESPACE}:ssoOidcIssuerUrl https://<issuer>"))
     return problems
+
+
+def target_problems(settings: Settings, file: str) -> list[Problem]:
+    """Each target's own required settings: the droplet's size, the cluster's `kubernetes` block."""
+    if settings.target == "droplet" and settings.droplet_size is None:
+        return [Problem(file, f"{NAMESPACE}:dropletSize", "is required by the droplet target",
+                        f"pulumi config set {NAMESPACE}:dropletSize s-8vcpu-16gb")]
+    if settings.target == "doks" and settings.kubernetes is None:
+        return [Problem(file, f"{NAMESPACE}:kubernetes", "is required by the doks target (the cluster and its node pool)",
+                        f"pulumi config set --path '{NAMESPACE}:kubernetes.nodeSize' s-4vcpu-8gb   (see docs/KUBERNETES.md)")]
+    return []
 
 
 def _config_fix(key: str, fix: str) -> str:

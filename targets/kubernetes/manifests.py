@@ -306,6 +306,6 @@ def autoscaler_spec(service: str, spec: Service) -> dict:
     }
 
 
-def claim_spec(k8s: KubernetesSettings) -> dict:
+def claim_spec(k8s: KubernetesSettings, volume: str) -> dict:
     return {"accessModes": ["ReadWriteOnce"], "storageClassName": k8s.storage_class,
-            "resources": {"requests": {"storage": f"{k8s.storage_gb}Gi"}}}
+            "resources": {"requests": {"storage": f"{k8s.claim_gb(volume)}Gi"}}}

@@ -135,7 +135,7 @@ class Platform(pulumi.ComponentResource):
                 if claim == volume and affinity[service] == []:
                     k8s.core.v1.PersistentVolumeClaim(
                         volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
-                        spec=m.claim_spec(k8s_settings),
+                        spec=m.claim_spec(k8s_settings, volume),
                         # Losing a claim loses the data on it; a replace must be deliberate.
                         opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
 

@@ -63,7 +63,7 @@ class Workload(pulumi.ComponentResource):
             pod["automountServiceAccountToken"] = True
         body = m.workload_spec(name, spec, template, args.settings)
         if args.claim_templates:
-            body["volumeClaimTemplates"] = [{"metadata": {"name": volume}, "spec": m.claim_spec(args.settings)}
+            body["volumeClaimTemplates"] = [{"metadata": {"name": volume}, "spec": m.claim_spec(args.settings, volume)}
                                             for volume in args.claim_templates]
         object_name = m.job_name(name, template) if kind == "Job" else name
         self.workload = WORKLOADS[kind](

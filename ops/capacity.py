@@ -128,8 +128,8 @@ def measure_cluster(resources: list[Recorded], settings) -> ClusterCapacity:
         if r.type in WORKLOAD_TYPES:
             for template in (r.inputs.get("spec") or {}).get("volumeClaimTemplates", []) or []:
                 claims_gib += quantity(template["spec"]["resources"]["requests"]["storage"]) / (1024 * MIB)
-    databases = tuple((str(r.inputs.get("engine")), str(r.inputs.get("size")), int(_plain(r.inputs.get("nodeCount")) or 1))
-                      for r in resources if r.type == DATABASE)
+    databases = tuple(sorted((str(r.inputs.get("engine")), str(r.inputs.get("size")), int(_plain(r.inputs.get("nodeCount")) or 1))
+                             for r in resources if r.type == DATABASE))
     database_usd = sum(DATABASE_SIZES[size][2] * nodes for _, size, nodes in databases if size in DATABASE_SIZES)
     has_balancer = any(r.type == "kubernetes:core/v1:Service" and (r.inputs.get("spec") or {}).get("type") == "LoadBalancer"
                        for r in resources)

@@ -25,10 +25,11 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 # dropped, seccomp, secrets as files, not the default namespace, a NetworkPolicy for every pod.
 # Not promised, and why: CKV_K8S_15 (pull Always: tags are pinned), 22/23/40 (the platform's images run as
 # root and write their root filesystem at b7cfbe3), 38 (Prometheus reads the API for service discovery),
-# 43 (digests: the catalog pins release tags, the image-pinned policy's rule).
+# 43 (digests: the catalog pins release tags, the image-pinned policy's rule), 25 (added capabilities: the
+# in-cluster datastores add back the catalog's cap_add, which their entrypoints need to drop to their user).
 PROMISED_CHECKS = ("CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_10", "CKV_K8S_11", "CKV_K8S_12", "CKV_K8S_13",
                    "CKV_K8S_16", "CKV_K8S_17", "CKV_K8S_18", "CKV_K8S_19", "CKV_K8S_20", "CKV_K8S_21",
-                   "CKV_K8S_25", "CKV_K8S_28", "CKV_K8S_29", "CKV_K8S_30", "CKV_K8S_31", "CKV_K8S_35",
+                   "CKV_K8S_28", "CKV_K8S_29", "CKV_K8S_30", "CKV_K8S_31", "CKV_K8S_35",
                    "CKV_K8S_37", "CKV_K8S_39", "CKV2_K8S_6")
 
 
@@ -36,6 +37,11 @@ PROMISED_CHECKS = ("CKV_K8S_8", "CKV_K8S_9", "CKV_K8S_10", "CKV_K8S_11", "CKV_K8
 def inputs():
     config = read_stack_config(STACK)
     return load_inputs(config.config, STACK)
+
+
+def _plan(datastores: str):
+    cluster = json.loads(read_stack_config(STACK).config["devtools:kubernetes"])
+    return run_plan(stack=STACK, overrides={"devtools:kubernetes": json.dumps({**cluster, "datastores": datastores})})
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +52,12 @@ def k8s_plan():
 @pytest.fixture(scope="module")
 def docs(k8s_plan):
     return manifests(k8s_plan)
+
+
+@pytest.fixture(scope="module", params=["managed", "statefulset"])
+def mode_docs(request):
+    """The manifests of both datastore modes: managed databases (the shipped stack) or StatefulSets."""
+    return manifests(_plan(request.param))
 
 
 def _version(inputs) -> str:
@@ -82,19 +94,31 @@ def test_every_kubernetes_resource_goes_through_the_cluster_provider(k8s_plan):
     assert objects and all(r.provider and r.provider.startswith(providers[0].urn) for r in objects)
 
 
-def test_every_manifest_passes_the_strict_schemas_of_the_doks_minor(docs, inputs):
-    assert len(docs) > 100
-    assert schema_failures(docs, _version(inputs)) == []
+def test_every_manifest_passes_the_strict_schemas_of_the_doks_minor(mode_docs, inputs):
+    assert len(mode_docs) > 100
+    assert schema_failures(mode_docs, _version(inputs)) == []
 
 
-def test_checkov_promised_checks_pass(docs, tmp_path):
-    failed, ran = checkov_failures(docs, tmp_path)
+def test_checkov_promised_checks_pass(mode_docs, tmp_path):
+    failed, ran = checkov_failures(mode_docs, tmp_path)
     assert failed == []
-    assert ran >= len(by_kind(docs, "Deployment", "StatefulSet", "DaemonSet", "Job")) * 10
+    assert ran >= len(by_kind(mode_docs, "Deployment", "StatefulSet", "DaemonSet", "Job")) * 10
 
 
-def test_semantics_no_schema_checks(docs):
-    assert semantic_problems(docs) == []
+def test_semantics_no_schema_checks(mode_docs):
+    assert semantic_problems(mode_docs) == []
+
+
+def test_statefulset_mode_runs_the_datastores_in_the_cluster_on_block_storage(inputs):
+    docs = manifests(_plan("statefulset"))
+    stores = {n for n, s in inputs.catalog.services.items() if s.role == "datastore"}
+    sets = {d["metadata"]["name"]: d for d in by_kind(docs, "StatefulSet")}
+    assert set(sets) == stores
+    for name, statefulset in sets.items():
+        (claim,) = statefulset["spec"]["volumeClaimTemplates"]
+        assert claim["spec"]["storageClassName"] == "do-block-storage"
+        assert statefulset["spec"]["serviceName"] == name
+    assert not [d for d in docs if d["kind"] == "Service" and d["spec"].get("type") == "ExternalName"]
 
 
 def test_allow_edges_equal_the_catalog_dependency_edges(docs, inputs):
@@ -215,6 +239,7 @@ def test_checkov_gate_rejects_a_container_without_limits_or_probes(docs, tmp_pat
     ("no-policy", "no NetworkPolicy"),
     ("name", "not a valid DNS-1123 name"),
     ("secret-env", "mount it as a file"),
+    ("mount", "names no volume of the pod"),
 ])
 def test_semantic_gate_rejects(docs, breakage, expected):
     broken = copy.deepcopy(docs)
@@ -236,6 +261,8 @@ def test_semantic_gate_rejects(docs, breakage, expected):
         broken = [d for d in broken if not (d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny")]
     elif breakage == "name":
         next(d for d in broken if d["kind"] == "ConfigMap")["metadata"]["name"] = "Bad_Name"
+    elif breakage == "mount":
+        container["volumeMounts"].append({"name": "undeclared", "mountPath": "/data"})
     elif breakage == "secret-env":
         container["env"].append({"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "x", "key": "value"}}})
     assert any(expected in problem for problem in semantic_problems(broken))

@@ -95,6 +95,10 @@ def semantic_problems(docs: list[dict]) -> list[str]:
                 if port is not None and port not in declared:
                     problems.append(f"{kind} {name}: {probe_key} port {port!r} is not a declared container port")
         volumes = _pod_spec(doc).get("volumes", [])
+        known = {v["name"] for v in volumes} | {t["metadata"]["name"] for t in doc["spec"].get("volumeClaimTemplates", [])}
+        for container in _pod_spec(doc)["containers"]:
+            problems += [f"{kind} {name}: mount {mount['name']} names no volume of the pod"
+                         for mount in container.get("volumeMounts", []) if mount["name"] not in known]
         for volume in volumes:
             refs = [s["secret"]["name"] for s in volume.get("projected", {}).get("sources", []) if "secret" in s]
             if "secret" in volume:

@@ -263,15 +263,19 @@ def sso_problems(settings: Settings, file: str) -> list[Problem]:
     return problems
 
 
+# Settings only one target needs: optional in the model, required when the stack picks that target.
+TARGET_REQUIRED: dict[str, dict[str, tuple[str, str]]] = {
+    "droplet": {"dropletSize": ("is required by the droplet target", f"pulumi config set {NAMESPACE}:dropletSize s-8vcpu-16gb")},
+    "doks": {"kubernetes": ("is required by the doks target (the cluster and its node pool)",
+                            f"pulumi config set --path '{NAMESPACE}:kubernetes.nodeSize' s-4vcpu-8gb   (see docs/KUBERNETES.md)")},
+}
+
+
 def target_problems(settings: Settings, file: str) -> list[Problem]:
     """Each target's own required settings: the droplet's size, the cluster's `kubernetes` block."""
-    if settings.target == "droplet" and settings.droplet_size is None:
-        return [Problem(file, f"{NAMESPACE}:dropletSize", "is required by the droplet target",
-                        f"pulumi config set {NAMESPACE}:dropletSize s-8vcpu-16gb")]
-    if settings.target == "doks" and settings.kubernetes is None:
-        return [Problem(file, f"{NAMESPACE}:kubernetes", "is required by the doks target (the cluster and its node pool)",
-                        f"pulumi config set --path '{NAMESPACE}:kubernetes.nodeSize' s-4vcpu-8gb   (see docs/KUBERNETES.md)")]
-    return []
+    given = settings.model_dump(by_alias=True)
+    return [Problem(file, f"{NAMESPACE}:{key}", message, fix)
+            for key, (message, fix) in TARGET_REQUIRED[settings.target].items() if given.get(key) is None]
 
 
 def _config_fix(key: str, fix: str) -> str:

@@ -197,7 +197,7 @@ def test_prometheus_config_uses_kubernetes_discovery_and_passes_promtool(docs, t
     (config_map,) = [d for d in by_kind(docs, "ConfigMap") if "prometheus_yml" in d.get("data", {})]
     config = yaml.safe_load(config_map["data"]["prometheus_yml"])
     jobs = config["scrape_configs"]
-    assert jobs and all(job["kubernetes_sd_configs"] == [{"role": "endpoints", "namespaces": {"names": ["devtools"]}}]
+    assert jobs and all(job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["devtools"]}}]
                         and "static_configs" not in job for job in jobs)
     for job in jobs:
         del job["kubernetes_sd_configs"]
@@ -296,3 +296,12 @@ def test_log_shipper_runs_per_node_on_pod_log_files_and_nothing_mounts_a_docker_
                                        if any(c.source == "loki_yaml" for c in s.configs))]
     assert f":{loki.port}/loki/api/v1/push" in config
     assert shippers[0]["spec"]["template"]["spec"]["serviceAccountName"] == f"{name}-discovery"
+
+
+def test_only_the_edge_is_public_and_only_on_the_ports_the_catalog_publishes(docs, inputs):
+    balancers = [d for d in by_kind(docs, "Service") if d["spec"].get("type") == "LoadBalancer"]
+    (edge,) = [n for n, s in inputs.catalog.services.items() if s.ports]
+    assert [b["metadata"]["name"] for b in balancers] == [edge]
+    published = sorted(int(p.split(":")[-2]) for p in inputs.catalog.services[edge].ports)
+    assert sorted(p["port"] for p in balancers[0]["spec"]["ports"]) == published
+    assert balancers[0]["spec"]["externalTrafficPolicy"] == "Local"

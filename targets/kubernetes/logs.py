@@ -8,17 +8,11 @@ queries and dashboards read the same on both targets. The `loki.write` block is 
 
 from __future__ import annotations
 
-import re
-
-from targets.kubernetes.manifests import NAME_LABEL, ROLE_LABEL
+from targets.kubernetes.manifests import NAME_LABEL, ROLE_LABEL, discovery_label
 
 LOG_DIRECTORY = "/var/log/pods"
 ALLOY_RENDERER = "alloy_config"
 HEADER = "// Rendered by the devtools Pulumi program from config/services.yaml for Kubernetes; do not edit in the cluster."
-
-
-def _meta(label: str) -> str:
-    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
 
 
 def kubernetes_alloy_config(rendered: str, namespace: str) -> str:
@@ -34,9 +28,9 @@ def kubernetes_alloy_config(rendered: str, namespace: str) -> str:
         "",
         'discovery.relabel "devtools" {',
         "  targets = discovery.kubernetes.pods.targets",
-        f'  rule {{\n    source_labels = ["{_meta(NAME_LABEL)}"]\n    regex         = ".+"\n    action        = "keep"\n  }}',
-        f'  rule {{\n    source_labels = ["{_meta(NAME_LABEL)}"]\n    target_label  = "service"\n  }}',
-        f'  rule {{\n    source_labels = ["{_meta(ROLE_LABEL)}"]\n    target_label  = "role"\n  }}',
+        f'  rule {{\n    source_labels = ["{discovery_label(NAME_LABEL)}"]\n    regex         = ".+"\n    action        = "keep"\n  }}',
+        f'  rule {{\n    source_labels = ["{discovery_label(NAME_LABEL)}"]\n    target_label  = "service"\n  }}',
+        f'  rule {{\n    source_labels = ["{discovery_label(ROLE_LABEL)}"]\n    target_label  = "role"\n  }}',
         '  rule {\n    source_labels = ["__meta_kubernetes_namespace", "__meta_kubernetes_pod_name", '
         '"__meta_kubernetes_pod_uid", "__meta_kubernetes_pod_container_name"]\n'
         '    separator     = "/"\n    regex         = "(.+)/(.+)/(.+)/(.+)"\n'

@@ -29,6 +29,11 @@ def dns_name(text: str) -> str:
     return re.sub(r"[^a-z0-9-]", "-", text.lower()).strip("-")[:63]
 
 
+def discovery_label(label: str) -> str:
+    """How Kubernetes service discovery (Prometheus, Alloy) names a pod label: `__meta_kubernetes_pod_label_<name>`."""
+    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
+
+
 def secret_object_name(secret: str) -> str:
     return f"secret-{dns_name(secret)}"
 
@@ -86,10 +91,12 @@ def container_ports(spec: Service) -> list[dict]:
 
 
 def service_ports(spec: Service) -> list[dict]:
-    """The Service's ports: each container port under its name; the edge's published host ports as they are."""
+    """The Service's ports: each container port under its name. The edge's Service is the public load
+    balancer, so it carries only the ports the catalog publishes (its metrics stay inside the cluster)."""
     published = {int(m.split(":")[-1]): int(m.split(":")[-2]) for m in spec.ports}
+    ports = [p for p in container_ports(spec) if not published or p["containerPort"] in published]
     return [{"name": p["name"], "port": published.get(p["containerPort"], p["containerPort"]),
-             "targetPort": p["name"], "protocol": "TCP"} for p in container_ports(spec)]
+             "targetPort": p["name"], "protocol": "TCP"} for p in ports]
 
 
 def _quantity_cpu(cpus: float) -> str:
@@ -257,7 +264,7 @@ def pod_template(service: str, spec: Service, image: str, claims: dict[str, str]
     return {"metadata": template_meta, "spec": pod}
 
 
-def workload_spec(service: str, spec: Service, template: dict, k8s: KubernetesSettings) -> dict:
+def workload_spec(service: str, spec: Service, template: dict) -> dict:
     """The spec of the workload object `kind_of(spec)` names."""
     kind = kind_of(spec)
     if kind == "Job":

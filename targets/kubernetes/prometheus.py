@@ -1,8 +1,8 @@
 """prometheus.yml for the cluster: the catalog renderer's scrape jobs, found through Kubernetes service discovery.
 
 The jobs, their names and labels (what the alert rules and dashboards select on) are the renderer's; only
-where the targets come from changes: each static `host:port` becomes the pods behind the Service `host`
-listening on `port`, so every replica is scraped on its own, not one at random through the Service.
+where the targets come from changes: each static `host:port` becomes the pods of the catalog service
+`host` (by their name label) declaring container port `port`, so every replica is scraped on its own, not one at random through the Service.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ from __future__ import annotations
 import yaml
 
 from catalog.model import dump_yaml
+from targets.kubernetes.manifests import NAME_LABEL, discovery_label
 
+POD_NAME_LABEL = discovery_label(NAME_LABEL)
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml for Kubernetes; do not edit in the cluster.\n"
 PROMETHEUS_RENDERER = "prometheus_yml"
 
@@ -20,12 +22,12 @@ def _discovered(job: dict, namespace: str) -> dict:
     (target,) = static["targets"]
     host, port = target.rsplit(":", 1)
     keep = [
-        {"source_labels": ["__meta_kubernetes_service_name"], "regex": host, "action": "keep"},
+        {"source_labels": [POD_NAME_LABEL], "regex": host, "action": "keep"},
         {"source_labels": ["__meta_kubernetes_pod_container_port_number"], "regex": port, "action": "keep"},
         {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
     ]
     fixed = [{"target_label": key, "replacement": value} for key, value in static.get("labels", {}).items()]
-    return {**job, "kubernetes_sd_configs": [{"role": "endpoints", "namespaces": {"names": [namespace]}}],
+    return {**job, "kubernetes_sd_configs": [{"role": "pod", "namespaces": {"names": [namespace]}}],
             "relabel_configs": keep + fixed}
 
 

@@ -85,6 +85,11 @@ def managed_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpo
     return overrides
 
 
+def _balancer_ip(status) -> str:
+    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
+    return (ingress[0].ip or ingress[0].hostname or "") if ingress else ""
+
+
 @dataclass(frozen=True)
 class PlatformArgs:
     inputs: Inputs
@@ -172,23 +177,18 @@ class Platform(pulumi.ComponentResource):
             PROMETHEUS_RENDERER, tuple(n for n in deployed if cluster_renderers(catalog, catalog.services[n])))),
             opts=in_namespace)
         edge = next((n for n in deployed if catalog.services[n].ports), None)
-        self.address = pulumi.Output.from_input("")
-        if edge is not None:
-            lb = k8s.core.v1.Service.get(f"{edge}-address", pulumi.Output.concat(namespace, "/", edge),
-                                         opts=pulumi.ResourceOptions(parent=self, depends_on=[self.workloads[edge]]))
-            self.address = lb.status.apply(
-                lambda s: (s.load_balancer.ingress[0].ip if s and s.load_balancer and s.load_balancer.ingress else ""))
+        balancer = self.workloads[edge].service if edge else None
+        # pulumi-kubernetes waits for a LoadBalancer Service's address, so it is known once the Service is up.
+        self.address = balancer.status.apply(_balancer_ip) if balancer else pulumi.Output.from_input("")
         self.register_outputs({})
 
     def _discovery_account(self, service: str, namespace: str, opts: pulumi.ResourceOptions) -> str:
-        """What Kubernetes service discovery needs: read pods, endpoints and services in the namespace, nothing else."""
+        """What its Kubernetes service discovery needs (`role: pod`): read the namespace's pods, nothing else."""
         name = f"{service}-discovery"
         meta = {"name": name, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}}
         read = ["get", "list", "watch"]
         k8s.core.v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
-        k8s.rbac.v1.Role(name, metadata=meta, rules=[
-            {"apiGroups": [""], "resources": ["endpoints", "services", "pods"], "verbs": read},
-            {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": read}], opts=opts)
+        k8s.rbac.v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": read}], opts=opts)
         k8s.rbac.v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                                 subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
         return name

@@ -61,7 +61,7 @@ class Workload(pulumi.ComponentResource):
         if args.service_account:
             pod["serviceAccountName"] = args.service_account
             pod["automountServiceAccountToken"] = True
-        body = m.workload_spec(name, spec, template, args.settings)
+        body = m.workload_spec(name, spec, template)
         if args.claim_templates:
             body["volumeClaimTemplates"] = [{"metadata": {"name": volume}, "spec": m.claim_spec(args.settings, volume)}
                                             for volume in args.claim_templates]
@@ -76,9 +76,10 @@ class Workload(pulumi.ComponentResource):
                                         delete_before_replace=kind == "Job"),
         )
         self.ready = self.workload
+        self.service: k8s.core.v1.Service | None = None
         if m.service_ports(spec):
             annotations = {"service.beta.kubernetes.io/do-loadbalancer-name": f"devtools-{pulumi.get_stack()}"} if spec.ports else None
-            k8s.core.v1.Service(
+            self.service = k8s.core.v1.Service(
                 name,
                 metadata=m.metadata(name, namespace, name, spec, annotations),
                 spec=m.service_spec(name, spec),

@@ -13,6 +13,8 @@ README = PROGRAM_DIR / "README.md"
 
 def add_arguments(parser) -> None:
     parser.add_argument("--write", action="store_true", help="rewrite the README's command reference in place")
+    parser.add_argument("--policies", action="store_true",
+                        help="the policy tables of docs/policies.md instead, generated from the rules' declarations")
 
 
 def render() -> str:
@@ -33,6 +35,10 @@ def section(readme_text: str) -> str:
 
 
 def run(args) -> int:
+    if args.policies:
+        from ops import policy_reference
+
+        return policy_reference.run(args.write)
     text = render()
     if args.write:
         readme = README.read_text()

@@ -9,7 +9,9 @@ from collections import defaultdict
 import pytest
 from conftest import ROOT
 
+from ops import policy_reference
 from ops.preview import evaluate
+from policies.devtools_policy import metadata
 from policies.devtools_policy.registry import RULES
 
 DOC = (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
@@ -24,6 +26,62 @@ def section(title: str) -> str:
 def rows(text: str) -> list[list[str]]:
     return [[cell.strip() for cell in line.strip().strip("|").split("|")]
             for line in text.splitlines() if line.startswith("| ") and not line.startswith("|---")][1:]
+
+
+def test_generated_policy_tables_are_current():
+    assert policy_reference.is_current(), "run `python -m ops reference --policies --write` and commit docs/policies.md"
+
+
+def test_write_brings_a_stale_document_up_to_date(tmp_path):
+    stale = tmp_path / "policies.md"
+    text = DOC.replace("| `no-host-namespaces` | ", "| `no-host-namespaces-gone` | ", 1).replace(
+        "| 5.30 default bridge not used | `user-defined-network` |", "| 5.30 default bridge not used | |")
+    stale.write_text(text, encoding="utf-8")
+    assert not policy_reference.is_current(stale)
+    assert policy_reference.run(write=True, doc=stale) == 0
+    assert stale.read_text(encoding="utf-8") == DOC
+    assert policy_reference.is_current(stale)
+
+
+def test_a_new_rule_appears_in_the_generated_tables(monkeypatch):
+    """Declaring a rule is enough for the docs: its row, and its coverage in the CIS and KICS tables."""
+    import types
+
+    module = types.ModuleType("new_rules")
+
+    @metadata.policy("no-pids-limit", severity="low", settings={"maxPids": {"type": "integer", "default": 512}},
+                     covers=("CIS 5.29", "KICS pids_limit_not_set", "KICS brand_new_query"), description="Set a PIDs limit.")
+    def pids_limit(_type, _props, _config):
+        return []
+
+    pids_limit.__module__ = module.__name__
+    module.pids_limit = pids_limit
+    (new,) = metadata.declared(module)
+    assert isinstance(new, metadata.Rule) and new.check is pids_limit and new.config() == {"maxPids": 512}
+    monkeypatch.setattr(policy_reference, "RULES", (*RULES, new))
+    updated = policy_reference.render(DOC)
+    assert "| `no-pids-limit` | resource | mandatory | low | `maxPids` `512` | Set a PIDs limit. |" in updated
+    assert "| 5.29 PIDs cgroup limit | `no-pids-limit` |" in updated
+    assert "| pids_limit_not_set | `no-pids-limit` |" in updated
+    assert "| brand_new_query | `no-pids-limit` | |" in updated
+
+
+def test_a_document_without_the_markers_is_refused(tmp_path, capsys):
+    bare = tmp_path / "policies.md"
+    text = DOC.replace("<!-- cis-table:start -->\n", "")
+    bare.write_text(text, encoding="utf-8")
+    assert policy_reference.run(write=True, doc=bare) == 2
+    assert "cis-table:start" in capsys.readouterr().out
+    assert bare.read_text(encoding="utf-8") == text  # left as it was
+
+
+def test_a_declaration_with_an_unknown_severity_or_level_is_refused():
+    with pytest.raises(ValueError, match="severity"):
+        metadata.policy("x", severity="severe", description="...")
+    with pytest.raises(ValueError, match="default level"):
+        metadata.policy("x", severity="low", enforcement="optional", description="...")
+    with pytest.raises(ValueError, match="need a default"):
+        metadata.policy("x", severity="low", settings={"n": {"type": "integer"}}, description="...")
 
 
 def test_policy_table_matches_the_registry():

@@ -25,6 +25,7 @@ from .docker import (
     uploads,
 )
 from .images import image_pin_problem
+from .metadata import ADVISORY, DATABASE_PORTS, PORTS, SERVICES, policy
 from .redis import is_redis, persistence_problems
 from .values import as_list, is_unknown
 
@@ -57,6 +58,11 @@ def _number(value: Any) -> float | None:
         return None
 
 
+@policy("container-memory-limit", severity="high",
+      description="Every container needs a memory limit and a reservation no larger than it: set "
+                  "deploy.resources.limits.memory and reservations.memory for the service in "
+                  "config/services.yaml.",
+      covers=("audit: resource limits missing (P0)", "CIS 5.11", "KICS memory_not_limited"))
 @container_rule
 def memory_limit(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     memory, reservation = props.get("memory"), props.get("memoryReservation")
@@ -75,6 +81,10 @@ def memory_limit(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any
     return found
 
 
+@policy("container-cpu-limit", severity="high",
+      description="Every container needs a CPU limit: set deploy.resources.limits.cpus for the service in "
+                  "config/services.yaml.",
+      covers=("audit: resource limits missing (P0)", "CIS 5.12", "KICS cpus_not_limited"))
 @container_rule
 def cpu_limit(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     cpus, quota = props.get("cpus"), props.get("cpuQuota")
@@ -85,6 +95,11 @@ def cpu_limit(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) 
     return ["no CPU limit (cpus)"]
 
 
+@policy("redis-persistence", severity="critical",
+      description="Redis must survive a restart with its data: appendonly yes, appendfsync everysec (or "
+                  "always), at least one `save` rule, and `dir` on a persistent volume, whether set in the "
+                  "uploaded redis.conf or on the command line (see render/redis_conf.py).",
+      covers=("audit: Redis persistence not configured (P0)",))
 @container_rule
 def redis_persistence(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     if not is_redis(props):
@@ -96,6 +111,12 @@ def _file_contents(props: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(u.file, u.content) for u in uploads(props) if isinstance(u.file, str) and isinstance(u.content, str)]
 
 
+@policy("no-hardcoded-credentials", severity="critical",
+      description="No fallback or stand-in credential in a container's environment, command line or uploaded "
+                  "files (changeme, password, <...>, your-..., ${VAR:-default}), and no literal credential in "
+                  "an uploaded config file: declare a secret in config/services.yaml and read it from "
+                  "/run/secrets/<name>.",
+      covers=("audit: hardcoded fallback passwords (P0)",))
 @container_rule
 def no_hardcoded_credentials(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     found = credentials.placeholders_in_env(env_pairs(props))
@@ -121,6 +142,12 @@ def _undelivered_secret_files(props: Mapping[str, Any]) -> list[str]:
     return found
 
 
+@policy("secrets-as-files", severity="high",
+      description="Credentials reach a container as files under /run/secrets, never as environment values or "
+                  "command-line arguments (both show in `docker inspect` and process lists): list the secret "
+                  "under the service's `secrets:` and let the program set <NAME>_FILE (which must name a file "
+                  "the container receives).",
+      covers=("audit: secrets management", "design: secrets as files"))
 @container_rule
 def secrets_as_files(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     found = credentials.credentials_in_env(env_pairs(props))
@@ -129,6 +156,12 @@ def secrets_as_files(_type: str, props: Mapping[str, Any], _config: Mapping[str,
     return sorted(set(found)) + _undelivered_secret_files(props)
 
 
+@policy("restart-policy", severity="medium",
+      description="A long-running container restarts by itself after a crash or reboot: use restart "
+                  "unless-stopped (the default), always, or on-failure with a retry count; a one-shot job "
+                  "(role job) uses no or on-failure.",
+      covers=("audit: no restart policies on some services", "CIS 5.15 (on-failure:5: see docs)",
+              "KICS restart_policy_on_failure_not_set_to_5"))
 @container_rule
 def restart_policy(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     restart, retries = props.get("restart"), props.get("maxRetryCount")
@@ -147,6 +180,10 @@ def restart_policy(_type: str, props: Mapping[str, Any], _config: Mapping[str, A
     return [f"restart policy is {restart or 'not set'!r}: the service stays down after a crash or a reboot"]
 
 
+@policy("container-healthcheck", severity="medium",
+      description="Every long-running container needs a health check (healthcheck: {path: /health} or a test "
+                  "command); only role job is exempt.",
+      covers=("audit: health checks", "CIS 5.27", "KICS healthcheck_not_set"))
 @container_rule
 def healthcheck(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     check = props.get("healthcheck")
@@ -160,6 +197,10 @@ def healthcheck(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]
     return []
 
 
+@policy("image-pinned", severity="medium",
+      description="Pin every image to a released version tag or a digest, never `latest` or no tag: the same "
+                  "preview must deploy the same software.",
+      covers=("CIS 5.28 (partly)", "audit: image versioning"))
 @container_rule
 def image_pinned(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     image = props.get("image")
@@ -173,6 +214,15 @@ def _published(props: Mapping[str, Any]) -> list[tuple[Any, Any]]:
     return [(p.get("external"), p.get("internal")) for p in as_list(props.get("ports")) if isinstance(p, Mapping)]
 
 
+@policy("no-published-ports", severity="high",
+      description="Only the edge proxy publishes host ports (80 and 443), and no container ever publishes a "
+                  "database port: remove `ports:` from the service and route through the edge instead.",
+      settings={"allowedPorts": {"type": "object", "additionalProperties": PORTS, "default": {"edge": [80, 443]},
+                                 "description": "service name -> host ports it may publish"},
+                "databasePorts": {**PORTS, "default": DATABASE_PORTS, "description": "ports never published"}},
+      covers=("audit: all services exposed directly", "CIS 5.8", "CIS 5.9", "CIS 5.14",
+              "KICS privileged_ports_mapped_in_container",
+              "KICS container_traffic_not_bound_to_host_interface"))
 @container_rule
 def published_ports(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     allow_list = config.get("allowedPorts") or {}
@@ -201,6 +251,11 @@ def _service_allowed(props: Mapping[str, Any], config: Mapping[str, Any], key: s
     return service_name(props) in (config.get(key) or [])
 
 
+@policy("no-privileged-containers", severity="critical",
+      description="No container runs privileged: add only the capabilities it needs (cap_add) instead.",
+      settings={"allowedServices": {**SERVICES, "default": [],
+                                      "description": "services allowed to run privileged"}},
+      covers=("CIS 5.5", "KICS privileged_containers_enabled"))
 @container_rule
 def no_privileged(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     if props.get("privileged") is True and not _service_allowed(props, config):
@@ -213,6 +268,13 @@ def _is_socket_mount(source: str) -> bool:
     return source in DOCKER_SOCKETS or source in ("/var/run", "/run")
 
 
+@policy("docker-socket-mount", severity="critical",
+      description="Only an allow-listed monitoring agent may mount the Docker socket, and only read-only: the "
+                  "socket is root on the host. Remove the mount, or add the service to this policy's "
+                  "allowedServices with a reason.",
+      settings={"allowedServices": {**SERVICES, "default": ["alloy", "cadvisor"],
+                                    "description": "services that may mount the socket read-only"}},
+      covers=("CIS 5.32", "KICS docker_socket_mounted_in_container"))
 @container_rule
 def docker_socket(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     found = []
@@ -226,6 +288,10 @@ def docker_socket(_type: str, props: Mapping[str, Any], config: Mapping[str, Any
     return found
 
 
+@policy("no-new-privileges", severity="high",
+      description="Set security_opts no-new-privileges:true so setuid binaries cannot raise privileges (the "
+                  "program's ServiceContainer does this for every service).",
+      covers=("CIS 5.26", "KICS no_new_privileges_not_set", "KICS security_opt_not_set"))
 @container_rule
 def no_new_privileges(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     opts = props.get("securityOpts")
@@ -237,6 +303,10 @@ def no_new_privileges(_type: str, props: Mapping[str, Any], _config: Mapping[str
     return ["setuid binaries can raise privileges (securityOpts lacks no-new-privileges:true)"]
 
 
+@policy("capabilities-dropped", severity="high",
+      description="Drop ALL capabilities and add back only what the service needs (cap_add), never host-level "
+                  "ones such as SYS_ADMIN or NET_ADMIN.",
+      covers=("CIS 5.4", "KICS container_capabilities_unrestricted", "KICS check_cap_add_cap_drop"))
 @container_rule
 def capabilities_dropped(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     caps = props.get("capabilities")
@@ -255,6 +325,10 @@ def capabilities_dropped(_type: str, props: Mapping[str, Any], _config: Mapping[
     return found
 
 
+@policy("log-rotation", severity="medium",
+      description="Container logs must rotate: json-file with max-size and max-file (stack settings logMaxSize "
+                  "and logMaxFiles), or a driver that rotates or ships them.",
+      covers=("audit: log aggregation (disk safety)",))
 @container_rule
 def log_rotation(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     driver, opts = props.get("logDriver"), props.get("logOpts")
@@ -269,6 +343,13 @@ def log_rotation(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any
     return []
 
 
+@policy("no-host-namespaces", severity="critical",
+      description="Do not share the host's (or another container's) network, PID, IPC, user or cgroup "
+                  "namespace: remove network_mode/pid/ipc/userns_mode host.",
+      covers=("CIS 5.10", "CIS 5.16", "CIS 5.17", "CIS 5.31", "KICS host_namespace_is_shared",
+              "KICS shared_host_network_namespace", "KICS network_mode_host_exists",
+              "KICS shared_host_ipc_namespace", "KICS ipc_set_to_host",
+              "KICS shared_host_user_namespace", "KICS userns_set_to_host"))
 @container_rule
 def host_namespaces(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     found = []
@@ -286,6 +367,13 @@ def _sensitive(path: str) -> bool:
     return any(path == d or (d != "/" and path.startswith(d + "/")) for d in SENSITIVE_HOST_DIRS)
 
 
+@policy("no-sensitive-host-mounts", severity="critical",
+      description="Never mount system directories of the host (/, /etc, /proc, /sys, /var/lib/docker, ...) "
+                  "writable; read-only only for the monitoring agents listed in readOnlyAllowedServices. Keep "
+                  "data under the data volume.",
+      settings={"readOnlyAllowedServices": {**SERVICES, "default": ["alloy", "cadvisor", "node-exporter"],
+                                              "description": "services that may mount system directories read-only"}},
+      covers=("CIS 5.6", "KICS volume_has_sensitive_host_directory"))
 @container_rule
 def sensitive_host_mounts(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     found = []
@@ -301,6 +389,12 @@ def sensitive_host_mounts(_type: str, props: Mapping[str, Any], config: Mapping[
     return found
 
 
+@policy("no-host-devices", severity="high",
+      description="Do not pass host devices into containers; add the service to allowedServices only with a "
+                  "reason.",
+      settings={"allowedServices": {**SERVICES, "default": ["cadvisor"],
+                                      "description": "services that may see host devices (cAdvisor reads /dev/kmsg)"}},
+      covers=("CIS 5.18",))
 @container_rule
 def host_devices(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     devices = [d for d in as_list(props.get("devices")) if isinstance(d, Mapping)]
@@ -309,12 +403,21 @@ def host_devices(_type: str, props: Mapping[str, Any], config: Mapping[str, Any]
     return []
 
 
+@policy("mount-propagation-private", severity="medium",
+      description="Bind mounts must not use shared or rshared propagation: leave propagation at its private "
+                  "default.",
+      covers=("CIS 5.20",))
 @container_rule
 def mount_propagation(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     return [f"bind mount {m.source} uses {m.propagation} propagation"
             for m in host_mounts(props) if m.propagation in ("shared", "rshared")]
 
 
+@policy("security-profiles-confined", severity="high",
+      description="Keep Docker's default seccomp and AppArmor profiles and SELinux labels: remove "
+                  "seccomp=unconfined, apparmor=unconfined and label=disable from security_opts.",
+      covers=("CIS 5.2", "CIS 5.3", "CIS 5.22", "KICS default_seccomp_profile_disabled",
+              "KICS seccomp_disabled"))
 @container_rule
 def security_profiles(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     found = []
@@ -327,6 +430,10 @@ def security_profiles(_type: str, props: Mapping[str, Any], _config: Mapping[str
     return found
 
 
+@policy("user-defined-network", severity="medium",
+      description="Every container joins the catalog's named networks (networks: in config/services.yaml), "
+                  "never Docker's default bridge.",
+      covers=("CIS 5.30", "KICS networks_not_set"))
 @container_rule
 def user_defined_network(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     mode, networks = props.get("networkMode"), props.get("networksAdvanced")
@@ -339,6 +446,9 @@ def user_defined_network(_type: str, props: Mapping[str, Any], _config: Mapping[
     return []
 
 
+@policy("default-cgroup", severity="low",
+      description="Leave containers in Docker's own cgroup: remove cgroup_parent.",
+      covers=("CIS 5.25", "KICS cgroup_not_default"))
 @container_rule
 def default_cgroup(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     parent = props.get("cgroupParent")
@@ -347,6 +457,10 @@ def default_cgroup(_type: str, props: Mapping[str, Any], _config: Mapping[str, A
     return []
 
 
+@policy("uploads-need-writable-root", severity="high",
+      description="A container that receives files (configs, secrets) cannot have a read-only root filesystem: "
+                  "Docker refuses to upload into it and the deploy fails. Drop read_only: true from the "
+                  "service, or give it no files.")
 @container_rule
 def uploads_need_writable_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     """Docker copies uploaded files into the container before it starts, and refuses to write a
@@ -361,6 +475,10 @@ def uploads_need_writable_root(_type: str, props: Mapping[str, Any], _config: Ma
     return [f"the root filesystem is read-only, so Docker cannot upload {shown} into it"]
 
 
+@policy("read-only-root-filesystem", severity="low", enforcement=ADVISORY,
+      description="Prefer a read-only root filesystem (read_only: true in the catalog) with the writable paths "
+                  "on volumes.",
+      covers=("CIS 5.13",))
 @container_rule
 def read_only_root(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     value = props.get("readOnly")

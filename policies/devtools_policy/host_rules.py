@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .docker import DOCKER_PROVIDER
+from .metadata import DATABASE_PORTS, PORTS, policy
 from .placeholders import placeholder_reason
 from .values import as_list, is_unknown
 
@@ -15,6 +16,10 @@ FIREWALL = "digitalocean:index/firewall:Firewall"
 SSH_PORT = 22
 
 
+@policy("droplet-backups-monitoring", severity="high",
+      description="The droplet keeps weekly backups and the monitoring agent on (backups=True, monitoring=True "
+                  "in targets/droplet/host.py).",
+      covers=("audit: no disaster recovery plan",))
 def droplet_backups_monitoring(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     if resource_type != DROPLET:
         return []
@@ -47,6 +52,12 @@ def _is_anywhere(address: Any) -> bool:
         return False
 
 
+@policy("firewall-no-public-admin-ports", severity="critical",
+      description="The firewall never opens SSH or a database port to 0.0.0.0/0 or ::/0: list the admins' "
+                  "addresses in devtools:adminCidrs, and reach databases through SSH.",
+      settings={"databasePorts": {**PORTS, "default": DATABASE_PORTS,
+                                  "description": "ports never open to the internet"}},
+      covers=("audit: no network policies",))
 def firewall_admin_ports(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     if resource_type != FIREWALL:
         return []
@@ -77,6 +88,10 @@ def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
         yield prefix, value
 
 
+@policy("stack-settings-not-placeholders", severity="high",
+      description="Stack settings that reach the cloud (droplet, firewall, SSH keys, tags, ...) hold real "
+                  "values, not stand-ins: `pulumi config set devtools:<key> <real value>`.",
+      covers=("audit: environment validation script (P0)",))
 def stack_settings_placeholders(resource_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:
     """Stack settings reach the cloud through the DigitalOcean resources and the Docker provider's inputs."""
     if not (resource_type.startswith("digitalocean:") or resource_type == DOCKER_PROVIDER):

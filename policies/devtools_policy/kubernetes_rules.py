@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .images import image_pin_problem
+from .metadata import policy
 from .placeholders import is_secret_looking_key
 from .values import as_list, is_unknown
 
@@ -81,6 +82,11 @@ def quantity(value: Any) -> float | None:
     return float(match.group(1)) * SCALE[match.group(3)] if match else None
 
 
+@policy("k8s-requests-and-limits", severity="high",
+        description="Every container of a Kubernetes workload requests CPU and memory and is limited, request no "
+                    "larger than limit: set deploy.resources.reservations and limits for the service in "
+                    "config/services.yaml.",
+        covers=("audit: resource limits missing (P0)", "checkov CKV_K8S_10-13"))
 def requests_and_limits(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     containers, found = _containers(resource_type, props)
     for container in containers:
@@ -104,6 +110,10 @@ def requests_and_limits(resource_type: str, props: Mapping[str, Any], config: Ma
     return found
 
 
+@policy("k8s-probes", severity="medium",
+        description="Every long-running container has a liveness and a readiness probe: give the service "
+                    "healthcheck: and readiness: in config/services.yaml.",
+        covers=("audit: health checks", "checkov CKV_K8S_8", "checkov CKV_K8S_9"))
 def probes(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     if resource_type not in LONG_RUNNING:
         return []
@@ -119,6 +129,11 @@ def probes(resource_type: str, props: Mapping[str, Any], config: Mapping[str, An
     return found
 
 
+@policy("k8s-secrets-as-files", severity="high",
+        description="Secrets reach a pod as mounted files under /run/secrets, never through env (secretKeyRef, "
+                    "envFrom or a literal credential): list the secret under the service's secrets: in "
+                    "config/services.yaml.",
+        covers=("design: secrets as files", "checkov CKV_K8S_35"))
 def secrets_as_files(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     containers, found = _containers(resource_type, props)
     for container in containers:
@@ -137,6 +152,11 @@ def secrets_as_files(resource_type: str, props: Mapping[str, Any], config: Mappi
     return found
 
 
+@policy("k8s-no-privilege", severity="critical",
+        description="No pod shares the host's network, PID or IPC namespace, and no container runs privileged, "
+                    "may escalate privileges or keeps capabilities it did not add back (drop ALL).",
+        covers=("checkov CKV_K8S_16", "checkov CKV_K8S_17", "checkov CKV_K8S_18", "checkov CKV_K8S_19",
+                "checkov CKV_K8S_20", "checkov CKV_K8S_28"))
 def no_privilege(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     containers, found = _containers(resource_type, props)
     spec = pod_spec(resource_type, props)
@@ -157,6 +177,9 @@ def no_privilege(resource_type: str, props: Mapping[str, Any], config: Mapping[s
     return found
 
 
+@policy("k8s-image-pinned", severity="medium",
+        description="Pin every pod's image to a released version tag or a digest, never `latest` or no tag.",
+        covers=("audit: image versioning",))
 def image_pinned(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     containers, found = _containers(resource_type, props)
     for container in containers:
@@ -193,6 +216,10 @@ def _selects(selector: Any, labels: Mapping[str, Any]) -> bool:
     return all(labels.get(k) == v for k, v in match.items())
 
 
+@policy("k8s-network-policy-coverage", severity="high", stack=True,
+        description="Every workload's pods are selected by a NetworkPolicy of their namespace that restricts both "
+                    "ingress and egress (the target declares a default-deny policy per namespace).",
+        covers=("audit: no network policies", "checkov CKV2_K8S_6"))
 def network_policy_coverage(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """Every workload's pods are selected by a NetworkPolicy of its namespace restricting ingress and egress."""
     findings: list[Finding] = []
@@ -224,6 +251,10 @@ def _replicas(resource: Any, autoscalers: Sequence[Any]) -> Any:
     return count
 
 
+@policy("k8s-disruption-budget", severity="medium", stack=True,
+        description="A Deployment or StatefulSet with more than one replica (or an autoscaler whose minimum is "
+                    "above one) has a PodDisruptionBudget selecting its pods, so node drains and upgrades keep it "
+                    "serving.")
 def disruption_budget(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """A service that runs more than one copy keeps serving through node drains: it needs a PodDisruptionBudget."""
     findings: list[Finding] = []
@@ -246,6 +277,10 @@ def disruption_budget(resources: Sequence[Any], config: Mapping[str, Any]) -> li
     return findings
 
 
+@policy("managed-database-private", severity="critical", stack=True,
+        description="A managed database sits on the stack's VPC (private_network_uuid) and has a DatabaseFirewall "
+                    "admitting only the cluster (rule type k8s), droplets, tags or apps, never addresses.",
+        covers=("audit: databases reachable from outside",))
 def managed_database_private(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """A managed database sits on the private network and admits only the cluster (or droplets, tags, apps)."""
     findings: list[Finding] = []

@@ -11,6 +11,7 @@ from typing import Any
 
 from .dead_alerts import dead_alerts_in_uploads
 from .docker import service_name
+from .metadata import ADVISORY, policy
 from .prometheus_files import prometheus_files, static_targets
 from .stack_rules import Finding, StackResource, container_resources, joined_networks, network_names
 from .values import UNKNOWN, as_list, is_unknown
@@ -19,6 +20,13 @@ from .values import UNKNOWN, as_list, is_unknown
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
+@policy("no-dead-alert", severity="high", stack=True,
+      description="Every alert and recording rule Prometheus loads must watch something it scrapes: each `job` "
+                  "it names is a scrape job, each metric is produced by one "
+                  "(policies/devtools_policy/metric_sources.py), and each rule file in prometheus.yml is "
+                  "uploaded. Declare `metrics:` for the service that yields the metric in "
+                  "config/services.yaml, or fix the rule in render/observability/alert_rules.py.",
+      covers=("audit: missing alert rules (rules that watch nothing)",))
 def no_dead_alert(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     """An alert on a metric nothing collects can never fire: reported on the container that loads it."""
     found: list[Finding] = []
@@ -45,6 +53,10 @@ def _answers_to(container: StackResource, host: str) -> bool | None:
     return None if unsure else False
 
 
+@policy("scrape-target-reachable", severity="medium", enforcement=ADVISORY, stack=True,
+      description="Every scrape target is a container that shares a network with the Prometheus scraping it (a "
+                  "target it cannot reach is always down): put the service or prometheus on a common network "
+                  "(e.g. observability) in config/services.yaml.")
 def scrape_target_reachable(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     """Every static scrape target is a container that shares a network with the Prometheus scraping it.
 

@@ -19,6 +19,7 @@ from .docker import (
     service_name,
 )
 from .host_rules import DROPLET
+from .metadata import ADVISORY, SERVICES, policy
 from .sizes import SIZES
 from .values import UNKNOWN, as_list, is_unknown
 
@@ -69,6 +70,15 @@ def _total(containers: Sequence[StackResource], key: str, scale: float = 1.0) ->
     return total
 
 
+@policy("memory-capacity", severity="high", stack=True,
+      description="Container memory reservations must fit the droplet's memory minus the host reserve, and "
+                  "limits must not overcommit it beyond the allowed factor: lower the services' memory or pick "
+                  "a larger devtools:dropletSize.",
+      settings={"hostReserveMiB": {"type": "number", "minimum": 0, "default": 1536,
+                                   "description": "memory kept for the OS, Docker and the agents (MiB)"},
+                "limitOvercommitFactor": {"type": "number", "minimum": 1, "default": 1.5,
+                                          "description": "sum of limits / allocatable memory, at most"}},
+      covers=("audit: resource limits missing (P0)", "audit: missing capacity planning guide"))
 def memory_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     size, found = _droplet_size(resources)
     if size is None:
@@ -88,6 +98,15 @@ def memory_capacity(resources: Sequence[StackResource], config: Mapping[str, Any
     return found
 
 
+@policy("cpu-capacity", severity="medium", stack=True,
+      description="Container CPU reservations must fit the droplet's vCPUs, and limits must not overcommit "
+                  "them beyond the allowed factor: lower the services' cpus or pick a larger "
+                  "devtools:dropletSize.",
+      settings={"hostReserveCpus": {"type": "number", "minimum": 0, "default": 0,
+                                    "description": "vCPUs kept for the host"},
+                "limitOvercommitFactor": {"type": "number", "minimum": 1, "default": 2.0,
+                                          "description": "sum of CPU limits / vCPUs, at most"}},
+      covers=("audit: resource limits missing (P0)", "audit: missing capacity planning guide"))
 def cpu_capacity(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     size, found = _droplet_size(resources)
     if size is None:
@@ -140,6 +159,13 @@ def joined_networks(container: StackResource, by_docker_name: dict[str, str], by
     return joined
 
 
+@policy("network-segmentation", severity="critical", stack=True,
+      description="Nothing on the data network is reachable from the edge network: no datastore joins the edge "
+                  "network, the edge proxy does not join the data network, and the data network is internal. "
+                  "Fix the services' networks: in config/services.yaml.",
+      settings={"edgeNetwork": {"type": "string", "default": "edge"},
+                "dataNetwork": {"type": "string", "default": "data"}},
+      covers=("audit: no network policies",))
 def network_segmentation(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     """Nothing on the data network is reachable from the edge network.
 
@@ -165,6 +191,11 @@ def network_segmentation(resources: Sequence[StackResource], config: Mapping[str
     return found
 
 
+@policy("volumes-not-shared", severity="low", enforcement=ADVISORY, stack=True,
+      description="A host directory that a container writes to belongs to that container alone: give each "
+                  "service its own volume, or mount the other's read-only.",
+      settings={"allowedServices": {**SERVICES, "default": [], "description": "services allowed to share"}},
+      covers=("KICS shared_volumes_between_containers", "KICS volume_mounted_in_multiple_containers"))
 def volumes_not_shared(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:
     """A host directory written by two containers: one can corrupt or read the other's data."""
     allowed = set(config.get("allowedServices") or [])

@@ -170,3 +170,14 @@ def test_over_grpc_each_stack_rule_fires_and_stays_quiet(policy_pack, k8s_plan):
     for rule, breakage, _ in STACK_BREAKAGES:
         found = {(v.policy, v.enforcement) for v in policy_pack.analyze_stack(breakage(list(k8s_plan)))}
         assert (rule, "mandatory") in found, rule
+
+
+def test_first_preview_with_unknown_values_judges_what_it_can_and_passes(policy_pack):
+    plan = run_plan(stack="prod-k8s", known=False)
+    policy_pack.configure(resolve({}, policy_pack.info()))
+    violations = policy_pack.check(list(plan), resolve({}, policy_pack.info()))
+    assert [v for v in violations if v.enforcement == "mandatory"] == []
+    # The workloads are fully known even on a first preview, so their rules still judge them.
+    broken = copy.deepcopy(_deployment(plan))
+    _break_probes(broken.inputs)
+    assert "k8s-probes" in {v.policy for v in policy_pack.analyze(broken)}

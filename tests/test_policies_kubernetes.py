@@ -181,3 +181,20 @@ def test_first_preview_with_unknown_values_judges_what_it_can_and_passes(policy_
     broken = copy.deepcopy(_deployment(plan))
     _break_probes(broken.inputs)
     assert "k8s-probes" in {v.policy for v in policy_pack.analyze(broken)}
+
+
+def test_sarif_points_a_kubernetes_finding_at_its_catalog_service(policy_pack, k8s_plan):
+    from ops.engine import PROGRAM_DIR
+    from ops.report import Sources, to_sarif
+
+    broken = copy.deepcopy(list(k8s_plan))
+    deployment = next(r for r in broken if r.type == DEPLOYMENT)
+    _break_probes(deployment.inputs)
+    info = policy_pack.info()
+    violations = policy_pack.check(broken, resolve({}, info))
+    catalog = PROGRAM_DIR / "config" / "services.yaml"
+    sarif = to_sarif(violations, broken, info, Sources(catalog, PROGRAM_DIR / "Pulumi.prod-k8s.yaml"))
+    (result,) = [r for r in sarif["runs"][0]["results"] if r["ruleId"] == "k8s-probes"]
+    location = result["locations"][0]["physicalLocation"]
+    line = catalog.read_text().splitlines()[location["region"]["startLine"] - 1]
+    assert location["artifactLocation"]["uri"] == "config/services.yaml" and line == f"  {deployment.name}:"

@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from types import ModuleType
 
-from ops import env_diff, preview, reference, restore, rotate, validate_env, verify
-
+# name -> (module with add_arguments(parser) and run(args), help). A module is imported only when its
+# command runs (or when the whole reference is printed): the commands' imports are heavy and unrelated.
 COMMANDS = {
-    "preview": (preview, "run the program under Pulumi's mock engine; print the plan and policy results"),
-    "validate-env": (validate_env, "check a stack's config and a .env file against the catalog; print every problem with its fix"),
-    "env-diff": (env_diff, "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
-    "verify": (verify, "after a deploy: every service healthy and ready, every catalog agent in the registry"),
-    "restore": (restore, "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
-    "rotate": (rotate, "print the ordered steps, downtime and emergency revocation for rotating one secret"),
-    "reference": (reference, "print (or --write into README.md) this command reference"),
+    "preview": ("ops.preview", "run the program under Pulumi's mock engine; print the plan and policy results"),
+    "validate-env": ("ops.validate_env", "check a stack's config and a .env file against the catalog; print every problem with its fix"),
+    "env-diff": ("ops.env_diff", "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
+    "verify": ("ops.verify", "after a deploy: every service healthy and ready, every catalog agent in the registry"),
+    "restore": ("ops.restore", "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
+    "rotate": ("ops.rotate", "print the ordered steps, downtime and emergency revocation for rotating one secret"),
+    "reference": ("ops.reference", "print (or --write into README.md) this command reference"),
 }
+
+
+def command_module(name: str) -> ModuleType:
+    return importlib.import_module(COMMANDS[name][0])
 
 
 def _formatter(prog: str) -> argparse.HelpFormatter:
@@ -23,18 +29,26 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.HelpFormatter(prog, width=100)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: set[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just those commands get their arguments (the others' modules stay unimported)."""
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__, formatter_class=_formatter)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        module.add_arguments(sub.add_parser(name, help=help_text, description=help_text, formatter_class=_formatter))
+    for name, (_, help_text) in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text, formatter_class=_formatter)
+        if only is None or name in only:
+            command_module(name).add_arguments(command)
     return parser
 
 
+def _command_in(argv: list[str]) -> str | None:
+    """The command named on the line: the first word that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    module, _ = COMMANDS[args.command]
-    return module.run(args)
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser(only={_command_in(argv)} - {None}).parse_args(argv)
+    return command_module(args.command).run(args)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from typing import Any
 
 from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
+from catalog.omission import describe
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
 from ops.capacity import measure, measure_cluster
 from ops.engine import PROGRAM_DIR, Recorded, run_program
@@ -92,6 +93,8 @@ def run(args) -> int:
             if v.urn is None:  # stack-level findings have no resource line to mark
                 print(f"{v.enforcement} [{v.policy}] {v.message}")
         print(capacity.line())
+        for line in describe(list(inputs.omitted)):
+            print(line)
         if stack_config.stand_ins:
             print(f"external secrets: offline stand-ins for {', '.join(stack_config.stand_ins)} "
                   "(set them with `pulumi config set --secret` before a real deploy)")

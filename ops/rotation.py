@@ -373,4 +373,6 @@ def procedure(ctx: Context) -> Procedure:
 
 
 def consumers(catalog: Catalog, secret: str) -> list[str]:
-    return [name for name, svc in catalog.services.items() if any(m.source == secret for m in svc.secret_mounts)]
+    """Services that mount the secret, or a secret derived from it (they must roll with it)."""
+    carriers = {secret} | {name for name, s in catalog.secrets.items() if s.derive is not None and s.derive.source == secret}
+    return [name for name, svc in catalog.services.items() if any(m.source in carriers for m in svc.secret_mounts)]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_digitalocean as do
 
 from catalog.settings import Settings
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+do = provider_sdk("pulumi_digitalocean", "provider", "spaces_bucket")
 
 SPACES_KEY_ID = "spaces_access_key_id"
 SPACES_SECRET = "spaces_secret_access_key"

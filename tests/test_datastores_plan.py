@@ -13,7 +13,7 @@ from render.secret_renderers import redis_acl
 from tests.conftest import Plan, run_plan
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-NEEDS_TABLES = ("agent-registry", "state-persistence", "langgraph")
+NEEDS_TABLES = ("agent-registry", "state-persistence")
 
 
 def _plain(value):

@@ -305,3 +305,27 @@ def test_only_the_edge_is_public_and_only_on_the_ports_the_catalog_publishes(doc
     published = sorted(int(p.split(":")[-2]) for p in inputs.catalog.services[edge].ports)
     assert sorted(p["port"] for p in balancers[0]["spec"]["ports"]) == published
     assert balancers[0]["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_plain_variable_secrets_go_through_the_same_entrypoint_wrapper_as_on_the_droplet(docs, inputs):
+    from render.registry import RENDERERS
+    from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
+
+    wrapped = {n: s for n, s in inputs.catalog.services.items() if s.exported_secrets}
+    assert wrapped
+    workloads = {d["metadata"]["name"]: d for d in by_kind(docs, "Deployment", "StatefulSet", "DaemonSet", "Job")}
+    config_maps = {d["metadata"]["name"]: d for d in by_kind(docs, "ConfigMap")}
+    for name, spec in wrapped.items():
+        if name not in workloads:
+            continue  # omitted by the stack, or a managed datastore
+        container = workloads[name]["spec"]["template"]["spec"]["containers"][0]
+        assert container["command"] == wrapper_entrypoint() and container["args"] == spec.command
+        assert {"name": "config", "mountPath": WRAPPER_PATH, "subPath": "secrets_wrapper", "readOnly": True} in container["volumeMounts"]
+        assert config_maps[f"{name}-config"]["data"]["secrets_wrapper"] == RENDERERS["secrets_wrapper"](spec, inputs.settings)
+        assert not {variable for variable, _ in spec.exported_secrets} & {e["name"] for e in container["env"]}
+
+
+def test_environment_values_are_resolved_for_the_stack(docs):
+    for workload in by_kind(docs, "Deployment", "StatefulSet", "DaemonSet", "Job"):
+        for env in workload["spec"]["template"]["spec"]["containers"][0].get("env", []):
+            assert "${" not in env.get("value", ""), (workload["metadata"]["name"], env["name"])

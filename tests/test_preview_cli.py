@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, shipped_catalog
+from tests.conftest import ROOT, deployed_catalog
 
 
 def preview(*args: str) -> subprocess.CompletedProcess:
@@ -28,7 +28,7 @@ def test_json_lists_every_platform_service_as_a_container_plus_the_host(document
     for r in resources:
         assert set(r) == {"urn", "type", "name", "parent", "dependencies", "inputs"}
     containers = {r["name"] for r in resources if r["type"] == "docker:index/container:Container"}
-    assert containers == set(shipped_catalog()["services"])
+    assert containers == set(deployed_catalog().services)
     assert len(containers) >= 13
     types = {r["type"] for r in resources}
     assert {"digitalocean:index/droplet:Droplet", "digitalocean:index/vpc:Vpc", "digitalocean:index/firewall:Firewall",

@@ -46,7 +46,7 @@ def test_generated_secrets_are_replaced_by_their_engine_urn(by_name):
     first = procedure(ctx).steps[0].command
     assert f"--replace '{ctx.password_urn}' --target '{ctx.password_urn}'" in first
     clients = procedure(ctx).steps[2].command
-    for service in ("state-persistence", "agent-registry", "langgraph"):
+    for service in ("state-persistence", "agent-registry", "orchestrator"):
         assert f"$docker:index/container:Container::{service}'" in clients
     assert "::postgres'" not in clients
 
@@ -215,7 +215,8 @@ def test_redis_clients_roll_before_redis_drops_the_old_password(by_name):
     steps = procedure(ctx).steps
     roll, redeploy = steps[2].command, steps[3].command
     clients = [s for s in ctx.consumers if s != "redis"]
-    assert {"redis-exporter", "backup", "langgraph", "orchestrator"} <= set(clients)
+    # The agents read redis_url, derived from it: they roll with it.
+    assert {"redis-exporter", "backup", "orchestrator", "cicd"} <= set(clients)
     for service in clients:
         assert f"--target '{ctx.container_urns[service]}'" in roll, service
     assert f"'{ctx.container_urns['redis']}'" not in roll

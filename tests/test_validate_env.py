@@ -131,6 +131,15 @@ config:
   devtools:adminCidrs: [198.51.100.7/32]
   devtools:ssoClientId: Ov23liDevtoolsProd01
   devtools:ssoGithubOrg: appsmithery
+  devtools:qdrantUrl: https://vectors.example.io:6333
+  devtools:linearOauthClientId: lin-client-3141
+  devtools:linearOauthRedirectUri: https://devtools.appsmithery.co/mcp/oauth/linear/callback
+  devtools:linearWebhookUri: https://devtools.appsmithery.co/mcp/webhooks/linear
+  devtools:linearApprovalHubIssueId: DEV-68
+  devtools:smtpHost: smtp.sendgrid.net
+  devtools:smtpUser: apikey
+  devtools:notificationEmailTo: approvals@appsmithery.co
+  devtools:notificationEmailFrom: devtools@appsmithery.co
 """
 
 

@@ -26,14 +26,12 @@ LIMIT_SHARE = 0.90            # memory or CPU use against the catalog limit
 RESTARTS_IN_15M = 2
 DISK_FREE_RATIO = 0.10
 FILL_HORIZON_HOURS = 24
-INFERENCE_FAILURE_RATIO = 0.10
 BACKUP_MISSED_RUNS = 1        # as the backup container's health check: one failed run is tolerated
 BACKUP_SLACK_HOURS = 2        # runs drift by their own duration; a slow one must not page
 TLS_WARNING_DAYS = 14
 TLS_CRITICAL_DAYS = 3
 
 HTTP_METRIC = "http_requests_total"
-LLM_METRIC = "llm_tokens_total"
 DOWN_ALERT = {"agent": "AgentDown", "gateway": "MCPGatewayDown", "service": "ServiceDown",
               "datastore": "ServiceDown", "edge": "EdgeDown", "observability": "MonitoringTargetDown"}
 DOWN_SEVERITY = {"observability": "warning"}
@@ -74,7 +72,8 @@ def runbook_anchor(alert: str) -> str:
 
 def _http_rules(name: str) -> list[Rule]:
     sel = f'job="{name}"'
-    ratio = (f'sum(rate(http_requests_total{{{sel},status=~"5.."}}[5m]))'
+    # The instrumentator groups status codes ("2xx".."5xx"), so 5xx is matched as a whole.
+    ratio = (f'sum(rate(http_requests_total{{{sel},status="5xx"}}[5m]))'
              f" / sum(rate(http_requests_total{{{sel}}}[5m]))")
     labels = {"service": name}
     return [
@@ -90,23 +89,6 @@ def _http_rules(name: str) -> list[Rule]:
              f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{sel}}}[5m]))) > {P95_SECONDS:g}",
              "warning", f"{name}: p95 response time above {P95_SECONDS:g}s",
              f"95% of {name}'s requests took up to {{{{ $value | humanizeDuration }}}} over the last 5 minutes.",
-             "10m", labels),
-    ]
-
-
-def _llm_rules(name: str, settings: Settings) -> list[Rule]:
-    sel = f'job="{name}"'
-    labels = {"service": name}
-    return [
-        Rule("LLMTokenUsageHigh", f"sum(increase(llm_tokens_total{{{sel}}}[1h])) > {settings.llm_tokens_per_hour_alert}",
-             "warning", f"{name}: LLM token use above {settings.llm_tokens_per_hour_alert} per hour",
-             f"{name} used {{{{ $value | humanize }}}} tokens in the last hour (budget: devtools:llmTokensPerHourAlert).",
-             "15m", labels),
-        Rule("LLMInferenceFailures",
-             f"sum(rate(llm_inference_failures_total{{{sel}}}[10m])) / sum(rate(llm_inference_requests_total{{{sel}}}[10m]))"
-             f" > {INFERENCE_FAILURE_RATIO}",
-             "warning", f"{name}: more than {INFERENCE_FAILURE_RATIO:.0%} of LLM calls fail",
-             f"{{{{ $value | humanizePercentage }}}} of {name}'s inference calls failed over 10 minutes.",
              "10m", labels),
     ]
 
@@ -140,8 +122,6 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
                           {"service": name}))
         if produces(catalog, name, HTTP_METRIC):
             rules += _http_rules(name)
-        if produces(catalog, name, LLM_METRIC):
-            rules += _llm_rules(name, settings)
     if spec.long_running and has_job(catalog, "cadvisor"):
         rules += _container_rules(name, spec)
     return rules

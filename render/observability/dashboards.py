@@ -73,7 +73,7 @@ def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Ser
             _query(f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[5m])))", "p95"),
             width=5)).with_panel(_timeseries(
             "Error rate (5xx)", "percentunit",
-            _query(f'sum(rate(http_requests_total{{{job},status=~"5.."}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
+            _query(f'sum(rate(http_requests_total{{{job},status="5xx"}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
                    "errors"), width=5))
     if has_job(catalog, "cadvisor"):
         sel = f'job="cadvisor",container_label_devtools_service="{name}"'

@@ -8,6 +8,7 @@ from catalog.errors import Problem
 from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
+from policies.devtools_policy.metric_sources import YIELDS_LABEL
 from render.observability.scrape import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scrape_jobs
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
@@ -39,7 +40,9 @@ def prometheus_config(catalog: Catalog, prometheus: Service, settings: Settings)
         {
             "job_name": job.job,
             "metrics_path": job.path,
-            "static_configs": [{"targets": [job.target], "labels": {"service": job.job, "role": job.role}}],
+            # The `__` label is dropped after relabelling: it tells the no-dead-alert check what the job yields.
+            "static_configs": [{"targets": [job.target], "labels": {"service": job.job, "role": job.role,
+                                                                     YIELDS_LABEL: ",".join(job.yields)}}],
         }
         for job in scrape_jobs(catalog)
     ]

@@ -17,6 +17,7 @@ class ScrapeJob:
     role: str
     target: str       # host:port on the service's network alias
     path: str
+    yields: tuple[str, ...] = ()  # metric families (catalog `metrics.yields`)
 
 
 def job_of(catalog: Catalog, name: str) -> ScrapeJob | None:
@@ -27,7 +28,8 @@ def job_of(catalog: Catalog, name: str) -> ScrapeJob | None:
     port = svc.metrics.port or svc.port
     if port is None:
         return None  # cross_check reports a metrics endpoint without a port
-    return ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path)
+    return ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path,
+                     yields=tuple(svc.metrics.yields))
 
 
 def scrape_jobs(catalog: Catalog) -> list[ScrapeJob]:
@@ -53,7 +55,7 @@ def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[Scra
 
 def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
     """The scrape jobs whose target exposes `metric` (per the metric sources table)."""
-    return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.job, job.role))]
+    return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.yields))]
 
 
 def produces(catalog: Catalog, service: str, metric: str) -> bool:
@@ -63,4 +65,4 @@ def produces(catalog: Catalog, service: str, metric: str) -> bool:
     ask this for each service, and a scan would make rendering quadratic in the catalog.
     """
     job = job_of(catalog, service)
-    return job is not None and matches(metric, produced_by(job.job, job.role))
+    return job is not None and matches(metric, produced_by(job.yields))

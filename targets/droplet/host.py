@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_command as command
-import pulumi_digitalocean as do
 
 from catalog.settings import Settings
 from render.cloud_init import render_cloud_init
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+do = provider_sdk("pulumi_digitalocean", "droplet", "firewall", "project", "reserved_ip", "reserved_ip_assignment", "volume", "vpc")
 
 SSH_USER = "root"
 # Exit 2 from `cloud-init status --wait` means it finished with recoverable warnings (23.4+).

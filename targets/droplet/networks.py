@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_docker as docker
 
 from catalog.services import Catalog
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+docker = provider_sdk("pulumi_docker", "network")
 
 
 class Networks(pulumi.ComponentResource):

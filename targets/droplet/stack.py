@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pulumi
-import pulumi_docker as docker
 
 from catalog.inputs import Inputs
 from catalog.services import Catalog, published_ports
@@ -12,7 +11,11 @@ from targets.backup_storage import BackupStorage
 from targets.droplet.host import SSH_USER, Host
 from targets.droplet.networks import Networks
 from targets.droplet.service import ServiceContainer, Wiring
+from targets.sdk import provider_sdk
 from targets.secrets import Secrets
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+docker = provider_sdk("pulumi_docker", "provider")
 
 
 def start_order(catalog: Catalog) -> list[str]:

@@ -12,8 +12,9 @@ import json
 import re
 
 from catalog.kubernetes_settings import KubernetesSettings
-from catalog.services import SECRETS_DIR, Healthcheck, Service
+from catalog.services import SECRETS_DIR, Healthcheck, Service, secret_path
 from catalog.units import megabytes
+from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
 
 NAME_LABEL = "app.kubernetes.io/name"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
@@ -22,6 +23,8 @@ CONFIG_HASH = "devtools/config-hash"
 HTTP_PORT, METRICS_PORT = "http", "metrics"
 DOCKER_SOCKET = "/var/run/docker.sock"
 HOSTNAME_TOPOLOGY = "kubernetes.io/hostname"
+# The entrypoint wrapper's key in the service's ConfigMap (render/secrets_wrapper.py, the droplet's own file).
+WRAPPER_FILE = "secrets_wrapper"
 
 
 def dns_name(text: str) -> str:
@@ -179,7 +182,7 @@ def pod_security() -> dict:
 
 def secret_env(spec: Service) -> list[dict]:
     """`*_FILE` variables naming each secret file: paths only, never a value."""
-    return [{"name": m.env or f"{m.source.upper()}_FILE", "value": f"{SECRETS_DIR}/{m.source}"} for m in spec.secret_mounts]
+    return [{"name": m.file_variable, "value": secret_path(m.source)} for m in spec.secret_mounts if m.file_variable]
 
 
 def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str],
@@ -197,9 +200,11 @@ def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str],
             {"secret": {"name": secret_object_name(m.source), "items": [{"key": "value", "path": m.source}]}}
             for m in spec.secret_mounts]}})
         mounts.append({"name": "secrets", "mountPath": SECRETS_DIR, "readOnly": True})
-    if spec.configs:
+    if spec.configs or spec.exported_secrets:
         volumes.append({"name": "config", "configMap": {"name": config_map_name(service), "defaultMode": 0o444}})
         mounts.extend({"name": "config", "mountPath": m.target, "subPath": m.source, "readOnly": True} for m in spec.configs)
+    if spec.exported_secrets:
+        mounts.append({"name": "config", "mountPath": WRAPPER_PATH, "subPath": WRAPPER_FILE, "readOnly": True})
     for volume, path, read_only in spec.volume_mounts():
         if volume in claims:
             volumes.append({"name": volume, "persistentVolumeClaim": {"claimName": claims[volume]}})
@@ -219,8 +224,9 @@ def config_hash(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def pod_template(service: str, spec: Service, image: str, claims: dict[str, str], config_files: dict[str, str],
-                 affinity_to: list[str], node_paths: tuple[str, ...] = ()) -> dict:
+def pod_template(service: str, spec: Service, image: str, environment: dict[str, str], claims: dict[str, str],
+                 config_files: dict[str, str], affinity_to: list[str], node_paths: tuple[str, ...] = ()) -> dict:
+    """`environment` is the service's, resolved for the stack; `config_files` holds the ConfigMap's files."""
     volumes, mounts = volumes_and_mounts(service, spec, claims, node_paths)
     # A per-node agent learns its node from the downward API (it reads only that node's pods).
     node_env = [{"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}] if node_paths else []
@@ -228,13 +234,16 @@ def pod_template(service: str, spec: Service, image: str, claims: dict[str, str]
         "name": service,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "env": [{"name": k, "value": v} for k, v in spec.environment.items()] + secret_env(spec) + node_env,
+        "env": [{"name": k, "value": v} for k, v in environment.items()] + secret_env(spec) + node_env,
         "ports": container_ports(spec),
         "resources": resources(spec),
         "securityContext": container_security(spec),
         "volumeMounts": mounts,
     }
-    if spec.entrypoint:
+    if spec.exported_secrets:
+        # The wrapper fills the plain variables from the files, then execs the catalog's command.
+        container["command"] = wrapper_entrypoint()
+    elif spec.entrypoint:
         container["command"] = list(spec.entrypoint)
     if spec.command:
         container["args"] = list(spec.command)

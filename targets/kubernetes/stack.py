@@ -8,7 +8,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from catalog.inputs import Inputs
-from render.registry import render
+from render.environment import resolved_environment
+from render.registry import RENDERERS, render
 from targets.backup_storage import BackupStorage
 from targets.droplet.service import pinned_image
 from targets.droplet.stack import start_order
@@ -66,23 +67,24 @@ def claim_plan(inputs: Inputs, deployed: list[str]) -> tuple[dict[str, dict[str,
     return claims, templates, affinity
 
 
-def managed_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, str]:
-    """A dependent's variables that name a managed datastore's port: the managed engine's port instead.
+def cluster_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, str]:
+    """The service's variables resolved for the stack (render/environment.py, as on the droplet), where a
+    variable names a managed datastore it depends on by port, with the managed engine's port instead.
 
     The host name stays the catalog's: an ExternalName Service of that name points at the private host.
     """
     spec = inputs.catalog.services[service]
-    overrides: dict[str, str] = {}
+    environment = resolved_environment(spec, inputs.settings)
     for store, endpoint in endpoints.items():
         if store not in spec.dependencies:
             continue
         port = str(inputs.catalog.services[store].port)
-        for key, value in spec.environment.items():
+        for key, value in environment.items():
             if value == port:
-                overrides[key] = str(endpoint.port)
+                environment[key] = str(endpoint.port)
             elif f"{store}:{port}" in value:
-                overrides[key] = value.replace(f"{store}:{port}", f"{store}:{endpoint.port}")
-    return overrides
+                environment[key] = value.replace(f"{store}:{port}", f"{store}:{endpoint.port}")
+    return environment
 
 
 def _balancer_ip(status) -> str:
@@ -147,7 +149,7 @@ class Platform(pulumi.ComponentResource):
         self.workloads: dict[str, Workload] = {}
         for service in deployed:
             spec = catalog.services[service]
-            files = {}
+            files = {m.WRAPPER_FILE: RENDERERS[m.WRAPPER_FILE](spec, settings)} if spec.exported_secrets else {}
             for mount in spec.configs:
                 renderer = catalog.configs[mount.source].renderer
                 files[mount.source] = render(renderer, catalog, spec, settings)
@@ -164,7 +166,7 @@ class Platform(pulumi.ComponentResource):
                     claims=claims[service],
                     claim_templates=templates[service],
                     affinity_to=affinity[service],
-                    environment=managed_environment(inputs, service, args.endpoints),
+                    environment=cluster_environment(inputs, service, args.endpoints),
                     service_account=account,
                     node_paths=reads_instead_of_docker(catalog, spec),
                     # Deployments wait for readiness and Jobs for completion: compose's conditions, in order.

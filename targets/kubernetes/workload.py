@@ -29,7 +29,7 @@ class WorkloadArgs:
     claims: dict[str, str] = field(default_factory=dict)   # catalog volume -> PersistentVolumeClaim name
     claim_templates: list[str] = field(default_factory=list)  # volumes a StatefulSet claims per pod
     affinity_to: list[str] = field(default_factory=list)   # services whose node this one must share
-    environment: dict[str, str] = field(default_factory=dict)  # overrides of catalog values (managed endpoints)
+    environment: dict[str, str] = field(default_factory=dict)  # the service's variables, resolved for the stack
     service_account: str | None = None
     node_paths: tuple[str, ...] = ()                       # node directories read instead of the Docker socket
     depends_on: list[pulumi.Resource] = field(default_factory=list)
@@ -52,12 +52,9 @@ class Workload(pulumi.ComponentResource):
                 data=dict(args.config_files),
                 opts=child,
             )
-        template = m.pod_template(name, spec, args.image, args.claims, args.config_files, args.affinity_to, args.node_paths)
+        template = m.pod_template(name, spec, args.image, args.environment, args.claims, args.config_files,
+                                  args.affinity_to, args.node_paths)
         pod = template["spec"]
-        container = pod["containers"][0]
-        if args.environment:
-            container["env"] = [{**e, "value": args.environment[e["name"]]} if e["name"] in args.environment else e
-                                for e in container["env"]]
         if args.service_account:
             pod["serviceAccountName"] = args.service_account
             pod["automountServiceAccountToken"] = True

@@ -1,0 +1,77 @@
+"""A Pulumi provider SDK with only the resource modules the program uses imported.
+
+A generated SDK's `__init__.py` imports every resource module of its provider: pulumi_digitalocean's
+is about 190 modules, which costs more than the whole program takes to declare the stack. Here the
+package is set up without running its `__init__.py`; only the named modules (and the shared
+`_enums`, `_inputs`, `outputs`) are imported and their names put on the package, as `__init__.py`
+would (`from .droplet import *`), and the provider's resource types are registered as `__init__.py`
+registers them. So `do.Droplet` is the very class a full import gives. Anyone asking the package for
+a name not loaded this way (another module's `import pulumi_digitalocean as do; do.App`) gets the
+rest of `__init__.py` run first, so the package is never seen incomplete.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import sys
+from types import ModuleType
+
+STAR_IMPORTED = ("_enums", "_inputs")  # `from ._inputs import *` in every generated __init__.py
+SUBMODULES = ("outputs",)              # `from . import outputs`
+
+
+def _is_register_call(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and ast.unparse(node.value.func) == "_utilities.register")
+
+
+def _compiled(statements: list[ast.stmt], path: str):
+    return compile(ast.Module(body=statements, type_ignores=[]), path, "exec")
+
+
+def _lean(name: str) -> ModuleType:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.submodule_search_locations is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no package named {name!r}", name=name)
+    package = importlib.util.module_from_spec(spec)
+    with open(spec.origin, encoding="utf-8") as source:
+        tree = ast.parse(source.read(), spec.origin)
+    # Registering a resource module twice is an error, so the registration runs once, now, and the
+    # rest of __init__.py only if someone needs it.
+    register = [node for node in tree.body if _is_register_call(node)]
+    rest = [node for node in tree.body if not _is_register_call(node)]
+
+    def __getattr__(attr: str):  # PEP 562: called only for names the package lacks
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        if importlib.util.find_spec(f"{name}.{attr}") is not None:
+            # A submodule (`from . import outputs` in each resource module): just that one.
+            return importlib.import_module(f"{name}.{attr}")
+        del package.__dict__["__getattr__"]
+        exec(_compiled(rest, spec.origin), package.__dict__)
+        return getattr(package, attr)
+
+    package.__getattr__ = __getattr__
+    sys.modules[name] = package
+    package._utilities = importlib.import_module(f"{name}._utilities")
+    exec(_compiled(register, spec.origin), {"_utilities": package._utilities})
+    return package
+
+
+def _star(module: ModuleType) -> dict:
+    names = getattr(module, "__all__", None)
+    if names is None:
+        names = [key for key in vars(module) if not key.startswith("_")]
+    return {key: getattr(module, key) for key in names}
+
+
+def provider_sdk(name: str, *modules: str) -> ModuleType:
+    """The package `name` with `modules` (e.g. "droplet", "firewall") loaded and their names on it."""
+    package = sys.modules.get(name) or _lean(name)
+    for module_name in (*STAR_IMPORTED, *modules, *SUBMODULES):
+        module = importlib.import_module(f"{name}.{module_name}")
+        if module_name not in SUBMODULES:
+            package.__dict__.update(_star(module))
+    return package

@@ -63,6 +63,7 @@ WORKLOAD_TYPES = {
     "kubernetes:apps/v1:DaemonSet": "per-node",
 }
 CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
+AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 
 
@@ -111,13 +112,17 @@ def measure_cluster(resources: list[Recorded], settings) -> ClusterCapacity:
     from catalog.kubernetes_settings import DATABASE_SIZES, HA_CONTROL_PLANE_USD, LOAD_BALANCER_USD
 
     k8s = settings.kubernetes
+    # An autoscaled workload runs at least its autoscaler's minimum.
+    minimum = {(r.inputs.get("spec") or {}).get("scaleTargetRef", {}).get("name"): _plain(r.inputs["spec"].get("minReplicas", 1))
+               for r in resources if r.type == AUTOSCALER}
     memory = cpu = 0.0
     for r in resources:
         how = WORKLOAD_TYPES.get(r.type)
         if how is None:
             continue
         spec = r.inputs.get("spec") or {}
-        copies = k8s.min_nodes if how == "per-node" else _plain(spec.get("replicas", 1))
+        name = (r.inputs.get("metadata") or {}).get("name")
+        copies = k8s.min_nodes if how == "per-node" else minimum.get(name, _plain(spec.get("replicas", 1)))
         for container in ((spec.get("template") or {}).get("spec") or {}).get("containers", []):
             requests = (container.get("resources") or {}).get("requests") or {}
             memory += copies * quantity(requests.get("memory", 0))

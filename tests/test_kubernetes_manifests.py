@@ -132,13 +132,24 @@ def test_allow_edges_equal_the_catalog_dependency_edges(docs, inputs):
     assert ingress == {(c, s) for c, s in expected if s not in managed}
 
 
-def test_replicated_services_have_a_budget_and_spread(docs, inputs):
+def test_replicated_services_have_a_budget_and_spread_and_autoscaled_ones_leave_the_count_to_the_autoscaler(docs, inputs):
     budgets = {d["metadata"]["name"] for d in by_kind(docs, "PodDisruptionBudget")}
+    autoscalers = {d["spec"]["scaleTargetRef"]["name"]: d["spec"] for d in by_kind(docs, "HorizontalPodAutoscaler")}
+    replicated = 0
     for deployment in by_kind(docs, "Deployment"):
         name = deployment["metadata"]["name"]
-        if deployment["spec"]["replicas"] > 1:
+        spec = inputs.catalog.services[name]
+        if spec.autoscaling:
+            assert "replicas" not in deployment["spec"]
+            assert (autoscalers[name]["minReplicas"], autoscalers[name]["maxReplicas"]) == (
+                spec.autoscaling.min_replicas, spec.autoscaling.max_replicas)
+        else:
+            assert deployment["spec"]["replicas"] == spec.replicas
+        if spec.replicas > 1 or spec.autoscaling:
+            replicated += 1
             assert name in budgets
             assert deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]
+    assert replicated
 
 
 def test_secrets_arrive_as_files_only(docs, inputs):

@@ -22,7 +22,7 @@ def k8s_plan():
 
 
 def _deployment(plan, replicated: bool = False):
-    return next(r for r in plan if r.type == DEPLOYMENT and (r.inputs["spec"]["replicas"] > 1) == replicated)
+    return next(r for r in plan if r.type == DEPLOYMENT and (r.inputs["spec"].get("replicas", 1) > 1) == replicated)
 
 
 def _container(inputs):

@@ -281,7 +281,9 @@ def workload_spec(service: str, spec: Service, template: dict) -> dict:
     body: dict = {"selector": {"matchLabels": selector(service)}, "template": template}
     if kind == "DaemonSet":
         return body
-    body["replicas"] = replicas(spec)
+    if spec.autoscaling is None:
+        # With an autoscaler, the count is its to set: a declared one would reset it on every update.
+        body["replicas"] = replicas(spec)
     if kind == "StatefulSet":
         body["serviceName"] = service
         return body

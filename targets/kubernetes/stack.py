@@ -37,34 +37,43 @@ def deployed_services(inputs: Inputs) -> list[str]:
                                         or reads_instead_of_docker(catalog, catalog.services[name]))]
 
 
-def claim_plan(inputs: Inputs, deployed: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, list[str]], dict[str, list[str]]]:
-    """For each service: volume -> claim name; volumes its StatefulSet claims per pod; services it must share a node with.
+@dataclass(frozen=True)
+class ClaimPlan:
+    """Which PersistentVolumeClaims exist and who mounts them.
 
     The first service (in start order) that mounts a volume owns its claim; later ones mount the same claim
-    on the same node (a ReadWriteOnce block volume attaches to one node).
+    on the same node (a ReadWriteOnce block volume attaches to one node). A StatefulSet owns its volumes as
+    claim templates (one claim per pod, `<volume>-<set>-<ordinal>`); a DaemonSet's scratch state stays on
+    its node (emptyDir).
     """
+
+    owned: list[str]                     # volumes declared as PersistentVolumeClaim resources
+    claims: dict[str, dict[str, str]]    # service -> volume -> claim name it mounts
+    templates: dict[str, list[str]]      # StatefulSet -> volumes it claims per pod
+    affinity: dict[str, list[str]]       # service -> owners whose node it must share
+
+
+def claim_plan(inputs: Inputs, deployed: list[str]) -> ClaimPlan:
     catalog = inputs.catalog
     owner: dict[str, str] = {}
-    claims: dict[str, dict[str, str]] = {n: {} for n in deployed}
-    templates: dict[str, list[str]] = {n: [] for n in deployed}
-    affinity: dict[str, list[str]] = {n: [] for n in deployed}
+    plan = ClaimPlan([], {n: {} for n in deployed}, {n: [] for n in deployed}, {n: [] for n in deployed})
     for name in deployed:
         spec = catalog.services[name]
-        if m.kind_of(spec) == "DaemonSet":
-            continue  # one pod per node: its scratch state stays on the node (emptyDir), no shared claim
+        kind = m.kind_of(spec)
+        if kind == "DaemonSet":
+            continue
         for volume, _, _ in spec.volume_mounts():
-            if volume not in owner:
-                owner[volume] = name
-                if m.kind_of(spec) == "StatefulSet":
-                    templates[name].append(volume)
-                    continue
-                claims[name][volume] = volume
+            first = owner.setdefault(volume, name)
+            if first == name and kind == "StatefulSet":
+                plan.templates[name].append(volume)
+            elif first == name:
+                plan.owned.append(volume)
+                plan.claims[name][volume] = volume
             else:
-                first = owner[volume]
                 first_is_set = m.kind_of(catalog.services[first]) == "StatefulSet"
-                claims[name][volume] = f"{volume}-{first}-0" if first_is_set else volume
-                affinity[name].append(first)
-    return claims, templates, affinity
+                plan.claims[name][volume] = f"{volume}-{first}-0" if first_is_set else volume
+                plan.affinity[name].append(first)
+    return plan
 
 
 def cluster_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, str]:
@@ -136,15 +145,13 @@ class Platform(pulumi.ComponentResource):
                 opts=in_namespace,
             )
 
-        claims, templates, affinity = claim_plan(inputs, deployed)
-        for service in deployed:
-            for volume, claim in claims[service].items():
-                if claim == volume and affinity[service] == []:
-                    k8s.core.v1.PersistentVolumeClaim(
-                        volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
-                        spec=m.claim_spec(k8s_settings, volume),
-                        # Losing a claim loses the data on it; a replace must be deliberate.
-                        opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
+        volumes = claim_plan(inputs, deployed)
+        for volume in volumes.owned:
+            k8s.core.v1.PersistentVolumeClaim(
+                volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
+                spec=m.claim_spec(k8s_settings, volume),
+                # Losing a claim loses the data on it; a replace must be deliberate.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
 
         self.workloads: dict[str, Workload] = {}
         for service in deployed:
@@ -163,9 +170,9 @@ class Platform(pulumi.ComponentResource):
                     image=pinned_image(service, spec, settings),
                     settings=k8s_settings,
                     config_files=files,
-                    claims=claims[service],
-                    claim_templates=templates[service],
-                    affinity_to=affinity[service],
+                    claims=volumes.claims[service],
+                    claim_templates=volumes.templates[service],
+                    affinity_to=volumes.affinity[service],
                     environment=cluster_environment(inputs, service, args.endpoints),
                     service_account=account,
                     node_paths=reads_instead_of_docker(catalog, spec),

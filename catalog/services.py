@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from catalog.errors import InputError, Invalid, Problem
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
-from policies.devtools_policy.images import image_pin_problem
+from policies.devtools_policy.images import image_pin_problem, split_reference
 from policies.devtools_policy.metric_sources import FAMILIES, unknown_families
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.secret_renderers import SECRET_RENDERERS
@@ -42,6 +42,37 @@ def check_image(image: str) -> str:
     problem = image_pin_problem(image)
     if problem:
         raise Invalid(*problem)
+    return image
+
+
+def check_relative_path(value: str) -> str:
+    """A path inside a source checkout: relative, forward slashes, never climbing out with `..`."""
+    parts = value.split("/")
+    if not value or value.startswith("/") or "\\" in value or ".." in parts or any(p.strip() != p for p in parts):
+        raise Invalid(f"{value!r} is not a path inside the checkout", "write it relative to the checkout's root, e.g. agent_orchestrator/Dockerfile")
+    return value
+
+
+class Build(StrictModel):
+    """Compose's `build:`: how the image is built, from the platform's checkout (the stack's
+    `platformSource`) or from this project's own `images/` folder (`source: project`)."""
+
+    context: str = "."
+    dockerfile: str
+    source: Literal["platform", "project"] = "platform"
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_relative_path(value)
+
+
+def check_repository(image: str) -> str:
+    """A built service's `image` is the repository it is pushed to in the stack's registry: no registry, tag or digest."""
+    parts = split_reference(image)
+    if parts is None or parts[0] is not None or parts[2] is not None or parts[3] is not None:
+        raise Invalid(f"{image!r} is not a bare repository name (a built image gets its registry and version from the stack)",
+                      "write only the repository, e.g. orchestrator; the stack's containerRegistry and platformGitSha pin it")
     return image
 
 
@@ -195,6 +226,7 @@ class Autoscaling(StrictModel):
 
 
 class Service(StrictModel):
+    build: Build | None = None  # before image: its validator reads it
     image: str
     role: Role
     description: str
@@ -224,8 +256,11 @@ class Service(StrictModel):
 
     @field_validator("image")
     @classmethod
-    def _pinned(cls, value: str) -> str:
-        return check_image(value)
+    def _pinned(cls, value: str, info: ValidationInfo) -> str:
+        # A built image is versioned by the stack; any other must be pinned here.
+        if "build" not in info.data:
+            return value  # `build` itself is invalid and reported: which rule applies is unknown
+        return check_repository(value) if info.data["build"] else check_image(value)
 
     @field_validator("environment", mode="before")
     @classmethod

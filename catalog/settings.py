@@ -23,8 +23,10 @@ from pydantic.alias_generators import to_camel
 from catalog.errors import InputError, Invalid, Problem
 from catalog.kubernetes_settings import KubernetesSettings
 from catalog.model import MemoryBytes, StrictModel, problems_from_validation
+from catalog.platform_images import image_problems
 from catalog.services import Catalog
 from catalog.sizes import SIZES
+from policies.devtools_policy.images import tag_pin_problem
 from policies.devtools_policy.placeholders import placeholder_reason
 
 NAMESPACE = "devtools"
@@ -100,6 +102,13 @@ class Settings(StrictModel):
     backup_bucket: str = "devtools-backups"
     backup_retention_days: int = Field(default=14, ge=1, le=3650)
     backup_interval_hours: int = Field(default=6, ge=1, le=168)
+    # --- images: the stack's registry and the platform's version (catalog/platform_images.py) ---
+    container_registry: str | None = None
+    registry_tier: Literal["starter", "basic", "professional"] = "professional"
+    platform_git_sha: str | None = None
+    platform_source: str | None = None
+    platform_repository_url: Annotated[str, AfterValidator(check_url)] | None = None
+    platform_images: dict[str, str] = {}
 
     @field_validator("backup_bucket")
     @classmethod
@@ -264,8 +273,10 @@ def parse_settings(
             if service not in catalog.services:
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", "names no service in the catalog", f"use one of {sorted(catalog.services)}"))
         for service, tag in settings.image_tags.items():
-            if tag == "latest" or not tag:
-                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
+            spec = catalog.services.get(service)
+            if spec is not None and spec.build is None and (pin := tag_pin_problem(spec.image, tag)):
+                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned: {pin[0]}", pin[1]))
+        problems.extend(image_problems(settings, catalog, file))
         problems.extend(sso_problems(settings, file))
         problems.extend(target_problems(settings, file))
     if problems:

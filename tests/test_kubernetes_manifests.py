@@ -251,6 +251,7 @@ def test_checkov_gate_rejects_a_container_without_limits_or_probes(docs, tmp_pat
     ("name", "not a valid DNS-1123 name"),
     ("secret-env", "mount it as a file"),
     ("mount", "names no volume of the pod"),
+    ("pull-secret", "imagePullSecrets names Secret"),
 ])
 def test_semantic_gate_rejects(docs, breakage, expected):
     broken = copy.deepcopy(docs)
@@ -272,6 +273,8 @@ def test_semantic_gate_rejects(docs, breakage, expected):
         broken = [d for d in broken if not (d["kind"] == "NetworkPolicy" and d["metadata"]["name"] == "default-deny")]
     elif breakage == "name":
         next(d for d in broken if d["kind"] == "ConfigMap")["metadata"]["name"] = "Bad_Name"
+    elif breakage == "pull-secret":
+        pod["imagePullSecrets"] = [{"name": "not-declared"}]
     elif breakage == "mount":
         container["volumeMounts"].append({"name": "undeclared", "mountPath": "/data"})
     elif breakage == "secret-env":

@@ -80,8 +80,10 @@ def test_container_has_limits_restart_health_pinned_image_and_networks(shipped_p
     else:
         # A one-shot job runs to completion: it is attached to, not kept running.
         assert "healthcheck" not in inputs and inputs["mustRun"] is False and inputs["attach"] is True
-    tag = inputs["image"].rsplit(":", 1)[1]
-    assert tag and tag != "latest"
+    # Pinned: by digest (a build the program pushed) or by a version tag.
+    reference, _, digest = inputs["image"].partition("@")
+    tag = digest[:19] if digest else reference.rsplit(":", 1)[1]
+    assert tag and tag != "latest" and (not digest or digest.startswith("sha256:"))
     assert sorted(n["name"] for n in inputs["networksAdvanced"]) == sorted(f"devtools-{n}" for n in spec.networks)
     assert all(n["aliases"] == [name] for n in inputs["networksAdvanced"])
     assert inputs["logOpts"]["max-size"] and inputs["logOpts"]["max-file"]
@@ -188,9 +190,9 @@ def test_volumes_live_on_the_block_volume(shipped_plan):
 
 
 def test_image_tag_override_from_stack_config(tmp_path):
-    plan = run_plan(overrides={"devtools:imageTags": '{"orchestrator": "0.2.1"}'})
-    assert plan.containers()["orchestrator"].inputs["image"].endswith("dev-tools-orchestrator:0.2.1")
-    assert plan.containers()["cicd"].inputs["image"].endswith(":0.2.0")
+    plan = run_plan(overrides={"devtools:imageTags": '{"grafana": "12.1.2"}'})
+    assert plan.containers()["grafana"].inputs["image"] == "grafana/grafana:12.1.2"
+    assert plan.containers()["loki"].inputs["image"] == CATALOG.services["loki"].image
 
 
 def test_first_preview_mode_leaves_computed_values_unknown():

@@ -26,6 +26,8 @@ SSH_KEYS='3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
 export ADMIN_CIDRS=198.51.100.7/32, 203.0.113.0/28   # office and VPN
 SSO_CLIENT_ID=Ov23liDevtoolsProd01
 SSO_GITHUB_ORG=appsmithery
+CONTAINER_REGISTRY=appsmithery-devtools
+PLATFORM_GIT_SHA=b7cfbe38ca7b74c7ab7c96a2ccd139b38f6eb931
 LANGCHAIN_ENDPOINT=https://api.smith.langchain.com
 LOG_LEVEL=info
 """
@@ -140,6 +142,8 @@ config:
   devtools:smtpUser: apikey
   devtools:notificationEmailTo: approvals@appsmithery.co
   devtools:notificationEmailFrom: devtools@appsmithery.co
+  devtools:containerRegistry: appsmithery-devtools
+  devtools:platformGitSha: b7cfbe38ca7b74c7ab7c96a2ccd139b38f6eb931
 """
 
 

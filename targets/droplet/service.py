@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -26,8 +27,16 @@ def secret_env(spec: Service) -> dict[str, str]:
     return {m.file_variable: secret_path(m.source) for m in spec.secret_mounts if m.file_variable}
 
 
-def pinned_image(name: str, spec: Service, settings: Settings) -> str:
-    """The catalog image, with the stack's tag override applied (`imageTags` in stack config)."""
+def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
+    """What the container runs: a built service's pinned reference from the registry, or the
+    catalog image with the stack's tag override applied (`imageTags` in stack config)."""
+    return service_image(name, spec, wiring.settings, wiring.images)
+
+
+def service_image(name: str, spec: Service, settings: Settings, images: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+    """`pinned_image` for any target: `images` holds the built services' references (targets/registry.py)."""
+    if spec.build is not None:
+        return images[name]
     tag = settings.image_tags.get(name)
     if tag is None or "@sha256:" in spec.image:
         return spec.image
@@ -65,6 +74,7 @@ class Wiring:
     networks: dict[str, docker.Network]
     secrets: dict[str, pulumi.Output[str]]
     settings: Settings
+    images: Mapping[str, pulumi.Input[str]]  # built services' pinned references (targets/registry.py)
 
 
 class ServiceContainer(pulumi.ComponentResource):
@@ -72,7 +82,7 @@ class ServiceContainer(pulumi.ComponentResource):
                  depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("devtools:service:Service", name, None, opts)
         settings = wiring.settings
-        image = pinned_image(name, spec, settings)
+        image = pinned_image(name, spec, wiring)
         limits, reservations = spec.deploy.resources.limits, spec.deploy.resources.reservations
         check = spec.healthcheck
 
@@ -147,7 +157,7 @@ class ServiceContainer(pulumi.ComponentResource):
                 for label, value in (
                     ("devtools.service", name),
                     ("devtools.role", spec.role),
-                    ("devtools.version", image_version(image)),
+                    ("devtools.version", pulumi.Output.from_input(image).apply(image_version)),
                     ("devtools.stack", pulumi.get_stack()),
                 )
             ],

@@ -224,7 +224,7 @@ def config_hash(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def pod_template(service: str, spec: Service, image: str, environment: dict[str, str], claims: dict[str, str],
+def pod_template(service: str, spec: Service, image: object, environment: dict[str, str], claims: dict[str, str],
                  config_files: dict[str, str], affinity_to: list[str], node_paths: tuple[str, ...] = ()) -> dict:
     """`environment` is the service's, resolved for the stack; `config_files` holds the ConfigMap's files."""
     volumes, mounts = volumes_and_mounts(service, spec, claims, node_paths)
@@ -293,9 +293,12 @@ def workload_spec(service: str, spec: Service, template: dict) -> dict:
     return body
 
 
-def job_name(service: str, template: dict) -> str:
-    """Jobs are immutable: a changed template is a new Job, named by its content."""
-    digest = hashlib.sha256(json.dumps(template, sort_keys=True, default=str).encode()).hexdigest()[:8]
+def job_name(service: str, template: dict, image: str) -> str:
+    """Jobs are immutable: a changed template is a new Job, named by its content (the image, which may be
+    known only once built, is hashed as its resolved reference)."""
+    containers = [{**c, "image": image} for c in template["spec"]["containers"]]
+    content = {**template, "spec": {**template["spec"], "containers": containers}}
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:8]
     return f"{service}-{digest}"
 
 

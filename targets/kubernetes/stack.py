@@ -11,7 +11,7 @@ from catalog.inputs import Inputs
 from render.environment import resolved_environment
 from render.registry import RENDERERS, render
 from targets.backup_storage import BackupStorage
-from targets.droplet.service import pinned_image
+from targets.droplet.service import service_image
 from targets.droplet.stack import start_order
 from targets.kubernetes import manifests as m
 from targets.kubernetes.cluster import Cluster, ClusterArgs
@@ -20,9 +20,11 @@ from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, pol
 from targets.kubernetes.prometheus import PROMETHEUS_RENDERER
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
+from targets.registry import Registry
 from targets.secrets import Secrets
 
 # pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
+PULL_SECRET = "registry-pull"
 POD_SECURITY = {"pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted"}
 
 
@@ -107,6 +109,8 @@ class PlatformArgs:
     secrets: dict[str, pulumi.Output[str]]
     endpoints: dict[str, Endpoint]
     vpc_cidr: str
+    images: dict[str, pulumi.Input[str]]              # built services' pinned references (targets/registry.py)
+    pull_config: pulumi.Output[str] | None = None     # the registry's read-only Docker config, a secret
 
 
 class Platform(pulumi.ComponentResource):
@@ -136,6 +140,13 @@ class Platform(pulumi.ComponentResource):
                 string_data={"value": args.secrets[secret]},
                 opts=in_namespace,
             )
+        pull_secrets: list[dict[str, str]] = []
+        if args.pull_config is not None:
+            # The stack registry's read-only credential, as the kubelet reads it for every pull.
+            k8s.core.v1.Secret(
+                PULL_SECRET, metadata={"name": PULL_SECRET, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
+                type="kubernetes.io/dockerconfigjson", string_data={".dockerconfigjson": args.pull_config}, opts=in_namespace)
+            pull_secrets = [{"name": PULL_SECRET}]
         for store, endpoint in args.endpoints.items():
             # The catalog's host name for the datastore, resolving to the managed database's private host.
             k8s.core.v1.Service(
@@ -167,7 +178,8 @@ class Platform(pulumi.ComponentResource):
                 service,
                 WorkloadArgs(
                     spec=spec,
-                    image=pinned_image(service, spec, settings),
+                    image=service_image(service, spec, settings, args.images),
+                    pull_secrets=pull_secrets,
                     settings=k8s_settings,
                     config_files=files,
                     claims=volumes.claims[service],
@@ -210,6 +222,7 @@ class KubernetesStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = Cluster("cluster", ClusterArgs(settings), opts=child)
         self.kubeconfig = self.cluster.kubeconfig
+        self.registry = Registry("registry", inputs.catalog, settings, opts=child)
         self.secrets = Secrets("secrets", inputs.catalog, opts=child)
         values = dict(self.secrets.values)
         endpoints: dict[str, Endpoint] = {}
@@ -222,7 +235,9 @@ class KubernetesStack(pulumi.ComponentResource):
                 for mount in inputs.catalog.services[store].secret_mounts:
                     if inputs.catalog.secrets[mount.source].derive is None:
                         values[mount.source] = endpoint.password
-        self.platform = Platform("platform", PlatformArgs(inputs, values, endpoints, settings.vpc_ip_range),
+        pull = self.registry.pull_auth.config_file_content if self.registry.pull_auth else None
+        self.platform = Platform("platform", PlatformArgs(inputs, values, endpoints, settings.vpc_ip_range,
+                                                          self.registry.images, pull),
                                  opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]))
         self.address = self.platform.address
         self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)

@@ -23,7 +23,7 @@ WORKLOADS = {
 @dataclass(frozen=True)
 class WorkloadArgs:
     spec: Service
-    image: str
+    image: pulumi.Input[str]                               # a built image's reference is known after its push
     settings: KubernetesSettings
     config_files: dict[str, str]                           # catalog config name -> rendered text
     claims: dict[str, str] = field(default_factory=dict)   # catalog volume -> PersistentVolumeClaim name
@@ -31,6 +31,7 @@ class WorkloadArgs:
     affinity_to: list[str] = field(default_factory=list)   # services whose node this one must share
     environment: dict[str, str] = field(default_factory=dict)  # the service's variables, resolved for the stack
     service_account: str | None = None
+    pull_secrets: list[dict[str, str]] = field(default_factory=list)
     node_paths: tuple[str, ...] = ()                       # node directories read instead of the Docker socket
     depends_on: list[pulumi.Resource] = field(default_factory=list)
 
@@ -55,6 +56,8 @@ class Workload(pulumi.ComponentResource):
         template = m.pod_template(name, spec, args.image, args.environment, args.claims, args.config_files,
                                   args.affinity_to, args.node_paths)
         pod = template["spec"]
+        if args.pull_secrets:
+            pod["imagePullSecrets"] = list(args.pull_secrets)
         if args.service_account:
             pod["serviceAccountName"] = args.service_account
             pod["automountServiceAccountToken"] = True
@@ -62,7 +65,9 @@ class Workload(pulumi.ComponentResource):
         if args.claim_templates:
             body["volumeClaimTemplates"] = [{"metadata": {"name": volume}, "spec": m.claim_spec(args.settings, volume)}
                                             for volume in args.claim_templates]
-        object_name = m.job_name(name, template) if kind == "Job" else name
+        object_name: pulumi.Input[str] = name
+        if kind == "Job":
+            object_name = pulumi.Output.from_input(args.image).apply(lambda image: m.job_name(name, template, image))
         self.workload = WORKLOADS[kind](
             name,
             metadata=m.metadata(object_name, namespace, name, spec),

@@ -94,6 +94,8 @@ def semantic_problems(docs: list[dict]) -> list[str]:
                 port = (container.get(probe_key) or {}).get("httpGet", {}).get("port")
                 if port is not None and port not in declared:
                     problems.append(f"{kind} {name}: {probe_key} port {port!r} is not a declared container port")
+        problems += [f"{kind} {name}: imagePullSecrets names Secret {ref['name']}, which is not declared"
+                     for ref in _pod_spec(doc).get("imagePullSecrets", []) if ref["name"] not in secrets]
         volumes = _pod_spec(doc).get("volumes", [])
         known = {v["name"] for v in volumes} | {t["metadata"]["name"] for t in doc["spec"].get("volumeClaimTemplates", [])}
         for container in _pod_spec(doc)["containers"]:

@@ -343,3 +343,24 @@ def test_environment_values_are_resolved_for_the_stack(docs):
     for workload in by_kind(docs, "Deployment", "StatefulSet", "DaemonSet", "Job"):
         for env in workload["spec"]["template"]["spec"]["containers"][0].get("env", []):
             assert "${" not in env.get("value", ""), (workload["metadata"]["name"], env["name"])
+
+
+def test_config_files_come_from_the_renderer_registry_as_on_the_droplet(docs, inputs):
+    from render.registry import render
+    from targets.kubernetes.renderers import KUBERNETES_RENDERERS
+
+    catalog, settings = inputs.catalog, inputs.settings
+    compared = 0
+    for config_map in by_kind(docs, "ConfigMap"):
+        service = config_map["metadata"]["labels"]["app.kubernetes.io/name"]
+        spec = catalog.services[service]
+        for mount in spec.configs:
+            renderer = catalog.configs[mount.source].renderer
+            text = render(renderer, catalog, spec, settings)
+            if renderer in KUBERNETES_RENDERERS:
+                # Only how targets are found changes: the cluster's file is derived from the renderer's.
+                text = KUBERNETES_RENDERERS[renderer](text, settings.kubernetes.namespace)
+            # Rules, dashboards, Traefik's routes, redis.conf...: the function the droplet uploads from.
+            assert config_map["data"][mount.source] == text, (service, mount.source)
+            compared += 1
+    assert compared >= 10

@@ -10,6 +10,7 @@ import copy
 import re
 
 import pytest
+import yaml
 
 from catalog.services import Catalog, load_catalog
 from ops.contract import load_contract
@@ -147,3 +148,42 @@ def test_docs_list_every_known_upstream_defect_with_its_source():
     for defect in CONTRACT["defects"]:
         assert f"`{defect['id']}`" in doc and f"`{defect['source']}`" in doc, defect["id"]
         assert defect["service"] in CONTRACT["services"] or defect["service"] in CATALOG.services
+
+
+def test_the_migrations_the_plan_ships_create_every_table_the_services_use(containers):
+    """The migrate job's script (what it really runs) creates each table a service queries."""
+    scripts = [files[path] for c in containers.values() for files in [delivered(c)[1]] for path in files
+               if path.endswith(".sql")]
+    created = {m.lower() for script in scripts for m in re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", script, re.I)}
+    needed = {(name, t["name"]) for name in SERVICES for t in CONTRACT["services"][name].get("tables", [])
+              if t.get("created_by") != "the service"}
+    assert needed and {table for _, table in needed} <= created, sorted(n for n in needed if n[1] not in created)
+
+
+def test_external_service_settings_are_validated_before_anything_is_declared(catalog, tmp_path):
+    from catalog.errors import InputError
+    from catalog.inputs import load_inputs
+    from ops.stackfile import read_stack_config
+
+    config = dict(read_stack_config("prod").config)
+    del config["devtools:qdrantUrl"]
+    with pytest.raises(InputError) as caught:
+        load_inputs(config, "prod")
+    (unset,) = caught.value.problems  # one problem for the setting, naming every variable that reads it
+    assert unset.key == "devtools:qdrantUrl" and unset.file == "Pulumi.prod.yaml"
+    assert unset.fix == "pulumi config set devtools:qdrantUrl <value>"
+    assert "rag-context:QDRANT_URL" in unset.message and "orchestrator:QDRANT_URL" in unset.message
+
+    config = {**read_stack_config("prod").config, "devtools:linearOauthRedirectUri": "not a url"}
+    with pytest.raises(InputError) as caught:
+        load_inputs(config, "prod")
+    assert [(p.key, p.message) for p in caught.value.problems] == [
+        ("devtools:linearOauthRedirectUri", "'not a url' is not an http(s) URL")]
+
+    catalog["services"]["rag-context"]["environment"]["QDRANT_URL"] = "${qdrantAddress}"
+    path = tmp_path / "services.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    with pytest.raises(InputError) as caught:
+        load_inputs({**read_stack_config("prod", str(path)).config}, "prod")
+    assert [(p.key, p.message) for p in caught.value.problems] == [
+        ("services.rag-context.environment.QDRANT_URL", "refers to ${qdrantAddress}, which is no stack setting")]

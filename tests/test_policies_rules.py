@@ -472,7 +472,8 @@ def test_network_segmentation(shipped):
     resources = _stack_with(shipped, "gateway-mcp", networksAdvanced=[edge_net, data_net])
     for r in resources:
         if r.name == "gateway-mcp":
-            r.props["labels"] = [{"label": "devtools.service", "value": "edge"}]
+            # Whatever it is called: the edge is the container with the edge role.
+            r.props["labels"] = [{"label": "devtools.service", "value": "front-door"}, {"label": "devtools.role", "value": "edge"}]
     assert [m for _, m in check_stack("network-segmentation", resources)] == ["the edge proxy joins the data network"]
     # The orchestrator (edge + app + data) is the application tier, allowed on both.
     assert check_stack("network-segmentation", shipped["stack"]) == []

@@ -78,3 +78,10 @@ def test_bad_input_exits_2_without_a_plan(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "services" in result.stderr and "fix:" in result.stderr
+
+
+def test_the_preview_says_once_what_the_stack_leaves_out():
+    result = preview()
+    assert result.returncode == 0, result.stderr
+    said = (result.stdout + result.stderr).count("omitted: langgraph (devtools:omitServices)")
+    assert said == 1

@@ -14,7 +14,7 @@ from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.cloud_init import DATA_ROOT
-from render.observability.scrape import has_job, jobs_producing, produces
+from render.observability.scrape import job_yielding, jobs_producing, produces
 
 RUNBOOK = "docs/RUNBOOK.md"
 
@@ -39,6 +39,10 @@ BACKUP_METRIC = "devtools_backup_last_success_timestamp_seconds"
 START_METRIC = "process_start_time_seconds"
 TLS_METRIC = "traefik_tls_certs_not_after"
 HOST_MOUNTS = ("/", DATA_ROOT)
+# What finds each exporter: a metric only it yields (the catalog's `metrics.yields`), not its name.
+HOST_METRIC = "node_filesystem_avail_bytes"
+CONTAINER_METRIC = "container_memory_working_set_bytes"
+POSTGRES_UP, REDIS_UP = "pg_up", "redis_up"
 
 
 @dataclass(frozen=True)
@@ -93,9 +97,9 @@ def _http_rules(name: str) -> list[Rule]:
     ]
 
 
-def _container_rules(name: str, spec: Service) -> list[Rule]:
+def _container_rules(name: str, spec: Service, containers_job: str) -> list[Rule]:
     """Use against the limits the catalog gives this service (cAdvisor sees its containers by label)."""
-    sel = f'job="cadvisor",container_label_devtools_service="{name}"'
+    sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
     limits = spec.deploy.resources.limits
     labels = {"service": name, "scope": "container"}
     return [
@@ -122,8 +126,9 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
                           {"service": name}))
         if produces(catalog, name, HTTP_METRIC):
             rules += _http_rules(name)
-    if spec.long_running and has_job(catalog, "cadvisor"):
-        rules += _container_rules(name, spec)
+    containers_job = job_yielding(catalog, CONTAINER_METRIC)
+    if spec.long_running and containers_job:
+        rules += _container_rules(name, spec, containers_job)
     return rules
 
 
@@ -144,32 +149,39 @@ def _backup_rule(job: str, settings: Settings) -> Rule:
                 "or since the backup program started if it has none).", "10m", {"service": job})
 
 
+def watched(catalog: Catalog, exporter: str) -> str:
+    """The datastore an exporter watches: the one it depends on (itself when it depends on none)."""
+    stores = [d for d in catalog.services[exporter].dependencies if catalog.services.get(d) and catalog.services[d].role == "datastore"]
+    return stores[0] if stores else exporter
+
+
 def platform_rules(catalog: Catalog, settings: Settings) -> list[Rule]:
     rules: list[Rule] = []
-    if has_job(catalog, "node-exporter"):
+    host_job = job_yielding(catalog, HOST_METRIC)
+    if host_job:
         mounts = "|".join(HOST_MOUNTS)
-        fs = f'job="node-exporter",mountpoint=~"{mounts}"'
+        fs = f'job="{host_job}",mountpoint=~"{mounts}"'
         host = {"service": "host", "scope": "host"}
         rules += [
-            Rule("HostDown", 'up{job="node-exporter"} == 0', "critical", "The droplet's metrics are gone",
+            Rule("HostDown", f'up{{job="{host_job}"}} == 0', "critical", "The droplet's metrics are gone",
                  "Prometheus cannot reach the node exporter: the host is overloaded or failing. "
                  "Per-container alerts are silenced while this fires.", "2m", host),
             Rule("LowDiskSpace", f"node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} < {DISK_FREE_RATIO}",
                  "critical", "Less than 10% disk space left on {{ $labels.mountpoint }}",
                  "{{ $labels.mountpoint }} has {{ $value | humanizePercentage }} free.", "5m", host),
             Rule("VolumeFillingUp",
-                 f'predict_linear(node_filesystem_avail_bytes{{job="node-exporter",mountpoint="{DATA_ROOT}"}}[6h], '
+                 f'predict_linear(node_filesystem_avail_bytes{{job="{host_job}",mountpoint="{DATA_ROOT}"}}[6h], '
                  f"{FILL_HORIZON_HOURS} * 3600) < 0",
                  "warning", f"The data volume will be full within {FILL_HORIZON_HOURS} hours",
                  f"At the rate of the last 6 hours, {DATA_ROOT} runs out of space within {FILL_HORIZON_HOURS} hours.",
                  "30m", host),
         ]
-    if has_job(catalog, "postgres-exporter"):
-        rules.append(Rule("PostgresDown", 'pg_up{job="postgres-exporter"} == 0', "critical", "Postgres is down",
-                          "The Postgres exporter cannot connect to Postgres.", "1m", {"service": "postgres"}))
-    if has_job(catalog, "redis-exporter"):
-        rules.append(Rule("RedisDown", 'redis_up{job="redis-exporter"} == 0', "critical", "Redis is down",
-                          "The Redis exporter cannot connect to Redis: the event bus is gone.", "1m", {"service": "redis"}))
+    if job := job_yielding(catalog, POSTGRES_UP):
+        rules.append(Rule("PostgresDown", f'{POSTGRES_UP}{{job="{job}"}} == 0', "critical", "Postgres is down",
+                          "The Postgres exporter cannot connect to Postgres.", "1m", {"service": watched(catalog, job)}))
+    if job := job_yielding(catalog, REDIS_UP):
+        rules.append(Rule("RedisDown", f'{REDIS_UP}{{job="{job}"}} == 0', "critical", "Redis is down",
+                          "The Redis exporter cannot connect to Redis: the event bus is gone.", "1m", {"service": watched(catalog, job)}))
     rules += [_backup_rule(job.job, settings) for job in jobs_producing(catalog, BACKUP_METRIC)]
     for job in jobs_producing(catalog, TLS_METRIC):
         sel = f'job="{job.job}"'

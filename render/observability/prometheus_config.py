@@ -9,11 +9,16 @@ from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from policies.devtools_policy.metric_sources import YIELDS_LABEL
-from render.observability.scrape import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scrape_jobs
+from render.observability.scrape import (
+    ALERTMANAGER_RENDERER,
+    EVALUATION_INTERVAL,
+    SCRAPE_INTERVAL,
+    receiving,
+    scrape_jobs,
+)
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
 RULES_RENDERER = "prometheus_rules"
-ALERTMANAGER = "alertmanager"
 # The block volume also holds Postgres, Redis, Loki, Grafana and backups: Prometheus gets a quarter.
 RETENTION_SHARE_OF_VOLUME = 0.25
 RETENTION_SIZE_FLAG = re.compile(r"^--storage\.tsdb\.retention\.size=(\d+)GB$")
@@ -33,8 +38,8 @@ def prometheus_config(catalog: Catalog, prometheus: Service, settings: Settings)
         },
         "rule_files": rule_file_paths(catalog, prometheus),
     }
-    if ALERTMANAGER in catalog.services:
-        target = f"{ALERTMANAGER}:{catalog.services[ALERTMANAGER].port}"
+    if found := receiving(catalog, ALERTMANAGER_RENDERER):
+        target = f"{found[0]}:{found[1].port}"
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
     config["scrape_configs"] = [
         {

@@ -341,8 +341,8 @@ MIN_CONTAINER_MEMORY = 512 * 1024**2
 
 def reserve_problems(settings: Settings, file: str) -> list[Problem]:
     """What the droplet keeps for the kernel, Docker and its agents must leave room for the containers."""
-    if settings.target != "droplet":
-        return []  # a cluster's nodes are judged by the Kubernetes target's own capacity
+    if settings.target != "droplet" or settings.droplet_size not in SIZES:
+        return []  # a cluster's nodes are judged by the Kubernetes target; a missing size is told on its own
     memory = settings.size.memory_bytes
     if settings.host_memory_reserve > memory - MIN_CONTAINER_MEMORY:
         return [Problem(file, f"{NAMESPACE}:hostMemoryReserve",

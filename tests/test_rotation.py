@@ -20,6 +20,7 @@ from ops.rotate import contexts
 from ops.rotation import procedure
 from render.secret_renderers import SECRET_RENDERERS
 from tests.servers import RedisServer, running_redis
+from tests.support.dockerfile import parse
 from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -240,11 +241,13 @@ def test_spaces_keys_are_stored_as_a_pair_before_the_one_deploy(by_name):
         assert max(stored) < deploy
 
 
-def test_backup_proofs_run_the_script_the_backup_container_receives(by_name, catalog):
-    script = next(c["target"] for c in catalog["services"]["backup"]["configs"] if c["source"] == "backup_script")
+def test_backup_proofs_run_the_program_the_backup_image_holds(by_name, catalog):
+    # The image's own CMD (`python3 <program> schedule`), read from its Dockerfile: nothing uploads the program.
+    build = catalog["services"]["backup"]["build"]
+    program = " ".join(parse((ROOT / build["dockerfile"]).read_text()).argv[:-1])
     for name, action in (("spaces_secret_access_key", "backup"), ("do_snapshot_token", "snapshot")):
         commands = [s.command or "" for s in procedure(by_name[name]).steps]
-        assert any("docker exec" in c and c.endswith(f"{script} {action}'") for c in commands), name
+        assert any("docker exec" in c and c.endswith(f"{program} {action}'") for c in commands), name
 
 
 def test_grafana_password_reaches_the_cli_on_stdin_only(by_name):

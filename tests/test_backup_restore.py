@@ -14,9 +14,9 @@ import boto3
 import pytest
 
 from ops import drill as dr_drill
-from tests.servers import ROOT, render_config
+from ops.local_servers import free_port, render_config
+from tests.conftest import ROOT
 from tests.support.backup_program import backup_program
-from tests.support.processes import free_port
 
 UTC = dt.UTC
 job = backup_program()  # the file the backup image runs, imported as a module
@@ -155,7 +155,7 @@ def test_volume_snapshot_taken_and_old_ones_pruned(tmp_path: Path, monkeypatch: 
         ]
         (tmp_path / "token").write_text("do-token")
         monkeypatch.setenv("DO_SNAPSHOT_TOKEN_FILE", str(tmp_path / "token"))
-        snapshots = json.loads(render_config("backup", "backup_conf"))["snapshots"]
+        snapshots = json.loads(render_config("backup_conf"))["snapshots"]
         assert snapshots["api_url"] == "https://api.digitalocean.com"
         snapshots.update(api_url=base, metadata_url=f"{base}/metadata/v1")
         config = job.Config("b", "r", "e", "p", 3600, 14, snapshots, tmp_path / "state")

@@ -16,12 +16,11 @@ from pathlib import Path
 import pytest
 
 from ops.__main__ import main
+from ops.local_servers import RedisServer, free_port, running_redis
 from ops.rotate import contexts
 from ops.rotation import procedure
 from render.secret_renderers import SECRET_RENDERERS
-from tests.servers import RedisServer, running_redis
 from tests.support.dockerfile import parse
-from tests.support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -265,10 +264,13 @@ def test_rotation_verify_edge_and_pack_name_no_service_or_secret_of_the_catalog(
     # Words that are something else there: the backup program's `backup` subcommand, the `edge`
     # role (and the edge network's default name), Traefik's `prometheus` metrics option.
     not_names = {"ops/rotation.py": {"backup"}, "render/traefik.py": {"edge", "prometheus"},
-                 "policies/devtools_policy/docker.py": {"edge"}, "policies/devtools_policy/stack_rules.py": {"edge"}}
+                 "policies/devtools_policy/docker.py": {"edge"}, "policies/devtools_policy/stack_rules.py": {"edge"},
+                 # The backup program's subcommand; the system user of Debian's PostgreSQL package.
+                 "ops/drill.py": {"backup"}, "ops/local_servers.py": {"postgres"}}
     names = set(catalog.services) | set(catalog.secrets)
     for module in ("ops/rotation.py", "ops/verify.py", "render/traefik.py", "policies/devtools_policy/docker.py",
-                   "policies/devtools_policy/stack_rules.py"):
+                   "policies/devtools_policy/stack_rules.py", "targets/backup_storage.py", "targets/droplet/stack.py",
+                   "ops/drill.py", "ops/local_servers.py"):
         text = (ROOT / module).read_text()
         quoted = set(re.findall(r"[\"']([a-z][a-z0-9_-]+)[\"']", text)) - not_names.get(module, set())
         assert not quoted & names, f"{module} names {sorted(quoted & names)}"

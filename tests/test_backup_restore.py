@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -50,6 +51,14 @@ def test_drill_refuses_a_file_without_markers_before_starting(tmp_path: Path):
     assert ran.returncode == 2 and ran.stdout == ""
     assert f"{doc}: lacks the {dr_drill.BEGIN_MARK} ... {dr_drill.END_MARK} markers" in ran.stderr
     assert doc.read_text() == "no markers here\n"
+
+
+def test_drill_without_postgresql_says_what_installs_it(tmp_path: Path):
+    missing = tmp_path / "no-postgresql"
+    ran = subprocess.run([sys.executable, "-m", "ops", "drill"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PG_BIN": str(missing)})
+    assert ran.returncode == 2 and ran.stdout == "" and "Traceback" not in ran.stderr
+    assert f"PostgreSQL is not installed (looked in {missing}); run scripts/setup-system" in ran.stderr
 
 
 @pytest.fixture

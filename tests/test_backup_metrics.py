@@ -67,7 +67,6 @@ def test_the_alert_asks_for_what_the_program_serves(tmp_path):
 
 @pytest.fixture
 def backup_env(postgres_server: PostgresServer, redis_server: RedisServer, s3_endpoint: str, tmp_path: Path) -> dict:
-    (tmp_path / "redis_password").write_text(redis_server.password)
     env = dr_drill.backup_env(postgres_server, redis_server, tmp_path, s3_endpoint)
     env["PGDATABASE"] = postgres_server.fresh_database("backup_metrics")
     config = json.loads(Path(env["BACKUP_CONFIG"]).read_text())

@@ -187,3 +187,11 @@ def test_restore_refuses_a_corrupted_set(storage: job.Storage, monkeypatch: pyte
         job.restore(storage.config)
     with pytest.raises(job.BackupError, match="not in the bucket"):
         job.restore(storage.config, "20200101T000000Z")
+
+
+def test_the_program_refuses_to_guess_the_redis_host(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("REDIS_HOST", raising=False)
+    with pytest.raises(job.BackupError, match="REDIS_HOST is not set"):
+        job.redis_argv()
+    monkeypatch.setenv("REDIS_HOST", "cache.internal")
+    assert job.redis_argv()[2:4] == ["-h", "cache.internal"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.errors import InputError, Problem
+from catalog.kubernetes_settings import kubernetes_problems
 from catalog.model import PROGRAM_DIR, display_path
 from catalog.omission import Omission, omit, requested_omissions
 from catalog.services import Catalog, load_catalog
@@ -63,6 +64,8 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
             problems.extend(exc.problems)
         else:
             problems.extend(observability_problems(catalog, settings, label, settings_file))
+            if settings.kubernetes is not None:
+                problems.extend(kubernetes_problems(settings.kubernetes, catalog, settings_file, NAMESPACE))
             problems.extend(environment_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)

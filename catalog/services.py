@@ -215,6 +215,20 @@ class DependsOn(StrictModel):
     condition: Literal["service_started", "service_healthy", "service_completed_successfully"] = "service_healthy"
 
 
+class Autoscaling(StrictModel):
+    """Bounds for a horizontal autoscaler on CPU. Read by the Kubernetes target; the droplet runs one container (see docs/KUBERNETES.md)."""
+
+    min_replicas: int = Field(ge=1, le=50)
+    max_replicas: int = Field(ge=1, le=50)
+    cpu_utilization: int = Field(default=70, ge=10, le=100, description="target % of the CPU request")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise Invalid("min_replicas is above max_replicas", "raise max_replicas or lower min_replicas")
+        return self
+
+
 class Service(StrictModel):
     build: Build | None = None  # before image: its validator reads it
     image: str
@@ -239,6 +253,10 @@ class Service(StrictModel):
     read_only: bool = False
     user: str | None = None
     route: Route | None = None
+    # Copies that serve at once. The Kubernetes target runs this many pods (or the autoscaler's
+    # bounds); the droplet runs one container per service and ignores both by rule.
+    replicas: int = Field(default=1, ge=1, le=50)
+    autoscaling: Autoscaling | None = None
 
     @field_validator("image")
     @classmethod
@@ -489,6 +507,9 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
                 "serve readiness on its own path, such as /ready, or add readiness.note: saying the image serves none")
         if svc.readiness is not None and svc.port is None:
             add(f"{at}.readiness", "a readiness path needs the service's port", "add port:")
+        if (svc.replicas > 1 or svc.autoscaling) and (svc.writes_state or not svc.long_running):
+            add(f"{at}.replicas", "only a stateless long-running service can run more than one copy",
+                "remove replicas and autoscaling, or move its state to a datastore")
         if svc.exported_secrets and not svc.command:
             # The wrapper becomes the entrypoint, and a new entrypoint drops the image's CMD.
             add(f"{at}.command", "exports secrets into variables but states no command",

@@ -21,6 +21,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from catalog.errors import InputError, Invalid, Problem
+from catalog.kubernetes_settings import KubernetesSettings
 from catalog.model import MemoryBytes, StrictModel, problems_from_validation
 from catalog.platform_images import image_problems
 from catalog.services import Catalog
@@ -80,8 +81,11 @@ class Settings(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     catalog: str = "config/services.yaml"
+    # Where the platform runs: one droplet (the default) or DigitalOcean Kubernetes (`kubernetes:` then holds the cluster).
+    target: Literal["droplet", "doks"] = "droplet"
+    kubernetes: KubernetesSettings | None = None
     region: str
-    droplet_size: str
+    droplet_size: str | None = None
     droplet_image: str = "ubuntu-24-04-x64"
     vpc_ip_range: str = "10.20.0.0/24"
     volume_size_gb: int = Field(default=100, ge=10, le=16384)
@@ -156,8 +160,8 @@ class Settings(StrictModel):
 
     @field_validator("droplet_size")
     @classmethod
-    def _known_size(cls, value: str) -> str:
-        if value not in SIZES:
+    def _known_size(cls, value: str | None) -> str | None:
+        if value is not None and value not in SIZES:
             raise Invalid(f"droplet size {value!r} is not one this project knows", f"pick one of {', '.join(SIZES)}")
         return value
 
@@ -274,6 +278,7 @@ def parse_settings(
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned: {pin[0]}", pin[1]))
         problems.extend(image_problems(settings, catalog, file))
         problems.extend(sso_problems(settings, file))
+        problems.extend(target_problems(settings, file))
     if problems:
         raise InputError(problems)
     assert settings is not None
@@ -294,6 +299,21 @@ def sso_problems(settings: Settings, file: str) -> list[Problem]:
         problems.append(Problem(file, f"{NAMESPACE}:ssoOidcIssuerUrl", "is required by the oidc provider",
                                 f"pulumi config set {NAMESPACE}:ssoOidcIssuerUrl https://<issuer>"))
     return problems
+
+
+# Settings only one target needs: optional in the model, required when the stack picks that target.
+TARGET_REQUIRED: dict[str, dict[str, tuple[str, str]]] = {
+    "droplet": {"dropletSize": ("is required by the droplet target", f"pulumi config set {NAMESPACE}:dropletSize s-8vcpu-16gb")},
+    "doks": {"kubernetes": ("is required by the doks target (the cluster and its node pool)",
+                            f"pulumi config set --path '{NAMESPACE}:kubernetes.nodeSize' s-4vcpu-8gb   (see docs/KUBERNETES.md)")},
+}
+
+
+def target_problems(settings: Settings, file: str) -> list[Problem]:
+    """Each target's own required settings: the droplet's size, the cluster's `kubernetes` block."""
+    given = settings.model_dump(by_alias=True)
+    return [Problem(file, f"{NAMESPACE}:{key}", message, fix)
+            for key, (message, fix) in TARGET_REQUIRED[settings.target].items() if given.get(key) is None]
 
 
 def _config_fix(key: str, fix: str) -> str:

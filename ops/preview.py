@@ -12,7 +12,7 @@ from typing import Any
 from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
-from ops.capacity import measure
+from ops.capacity import measure, measure_cluster
 from ops.engine import PROGRAM_DIR, Recorded, run_program
 from ops.plan import Violation, render_tree, to_json
 from ops.policy_config import read_policy_config, resolve
@@ -73,7 +73,8 @@ def run(args) -> int:
         print(f"policy pack: {error}", file=sys.stderr)
         return EXIT_PACK_FAILED
     settings = inputs.settings
-    capacity = measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb)
+    capacity = (measure_cluster(resources, settings) if settings.target == "doks"
+                else measure(resources, settings.size, settings.host_memory_reserve, settings.volume_size_gb))
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
     elapsed = time.perf_counter() - started
     mode = "unknown" if args.unknowns else "known"

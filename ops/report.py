@@ -11,6 +11,7 @@ from ops.analyzer import PackInfo
 from ops.engine import PROGRAM_DIR, Recorded
 from ops.plan import Violation
 from policies.devtools_policy.docker import CONTAINER
+from targets.kubernetes.manifests import NAME_LABEL
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}
@@ -77,11 +78,23 @@ class Sources:
         if resource is not None and resource.type == CONTAINER:
             service = service_of(resource)
             return self._relative(self.catalog), self._line(self.catalog, rf"^\s{{2}}{re.escape(service)}:\s*$")
+        if resource is not None and (service := _kubernetes_service(resource)):
+            return self._relative(self.catalog), self._line(self.catalog, rf"^\s{{2}}{re.escape(service)}:\s*$")
         if violation.policy.endswith("-capacity"):
             return self._relative(self.stack_file), self._line(self.stack_file, r"^\s*devtools:dropletSize:")
         if resource is None:
             return self._relative(self.catalog), 1
         return self._relative(self.stack_file), 1
+
+
+def _kubernetes_service(resource: Recorded) -> str | None:
+    """The catalog service a Kubernetes object belongs to: its `app.kubernetes.io/name` label."""
+    if not resource.type.startswith("kubernetes:"):
+        return None
+    metadata = resource.inputs.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    service = labels.get(NAME_LABEL) if isinstance(labels, dict) else None
+    return service if isinstance(service, str) else None
 
 
 def service_of(resource: Recorded) -> str:

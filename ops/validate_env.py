@@ -21,6 +21,7 @@ from catalog.model import read_yaml
 from catalog.services import Catalog, load_catalog
 from catalog.settings import (
     NAMESPACE,
+    TARGET_REQUIRED,
     Settings,
     check_cidr,
     check_email,
@@ -55,9 +56,10 @@ def settings_keys() -> dict[str, bool]:
     return {field.alias or name: field.is_required() for name, field in Settings.model_fields.items()}
 
 
-def required_keys(catalog: Catalog) -> list[str]:
-    """Config keys every stack must set: settings without a default, and the catalog's config secrets."""
-    return sorted([k for k, required in settings_keys().items() if required] + list(secret_config_keys(catalog)))
+def required_keys(catalog: Catalog, target: str = "droplet") -> list[str]:
+    """Config keys every stack must set: settings without a default, the target's own, and the catalog's config secrets."""
+    return sorted([k for k, required in settings_keys().items() if required] + list(TARGET_REQUIRED[target])
+                  + list(secret_config_keys(catalog)))
 
 
 def _is_list(config_key: str) -> bool:

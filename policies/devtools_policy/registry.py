@@ -8,13 +8,13 @@ is a decorated function in one of the modules below and its test; docs/policies.
 
 from __future__ import annotations
 
-from . import container_rules, host_rules, monitoring_rules, stack_rules
+from . import container_rules, host_rules, kubernetes_rules, monitoring_rules, stack_rules
 from .metadata import ADVISORY, MANDATORY, Rule, declared
 
 __all__ = ["ADVISORY", "BY_NAME", "MANDATORY", "RULES", "Rule"]
 
 RULES: tuple[Rule, ...] = tuple(
-    rule for module in (container_rules, host_rules, stack_rules, monitoring_rules) for rule in declared(module)
+    rule for module in (container_rules, host_rules, stack_rules, monitoring_rules, kubernetes_rules) for rule in declared(module)
 )
 
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in RULES}

@@ -30,9 +30,13 @@ def secret_env(spec: Service) -> dict[str, str]:
 def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
     """What the container runs: a built service's pinned reference from the registry, or the
     catalog image with the stack's tag override applied (`imageTags` in stack config)."""
+    return service_image(name, spec, wiring.settings, wiring.images)
+
+
+def service_image(name: str, spec: Service, settings: Settings, images: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+    """`pinned_image` for any target: `images` holds the built services' references (targets/registry.py)."""
     if spec.build is not None:
-        return wiring.images[name]
-    settings = wiring.settings
+        return images[name]
     tag = settings.image_tags.get(name)
     if tag is None or "@sha256:" in spec.image:
         return spec.image

@@ -1,0 +1,117 @@
+"""Managed datastores: each catalog datastore as a DigitalOcean managed database reachable only from the cluster.
+
+Which engine serves a datastore is read from its image's repository (a `postgres` image becomes engine
+`pg`, a `redis` image becomes `valkey`, Redis's open-source successor that DigitalOcean offers). The
+catalog's name for it stays the in-cluster host name through an ExternalName Service (see stack.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_digitalocean as do
+
+from catalog.inputs import Inputs
+from catalog.services import Service
+
+
+@dataclass(frozen=True)
+class Engine:
+    engine: str
+    port: int                 # what DigitalOcean's managed engine listens on
+    user_env: str | None      # the image's variable naming the platform's role (Postgres), if any
+    database_env: str | None  # and its database
+    version: str | None = None
+
+
+# By image repository; a datastore whose image is not here stays in the cluster (StatefulSet).
+ENGINES = {
+    "postgres": Engine("pg", 25060, "POSTGRES_USER", "POSTGRES_DB"),
+    "redis": Engine("valkey", 25061, None, None, version="8"),
+}
+
+
+def engine_of(spec: Service) -> Engine | None:
+    repository, _, tag = spec.image.rpartition("/")[2].partition(":")
+    engine = ENGINES.get(repository)
+    if engine is None:
+        return None
+    # Postgres keeps the catalog's major version; Valkey has its own numbering.
+    return engine if engine.version else Engine(**{**engine.__dict__, "version": tag.split(".")[0]})
+
+
+def managed_datastores(inputs: Inputs) -> dict[str, Engine]:
+    """Catalog datastores the stack runs as managed databases."""
+    k8s_settings = inputs.settings.kubernetes
+    if k8s_settings is None or k8s_settings.datastores != "managed":
+        return {}
+    found = {name: engine_of(spec) for name, spec in inputs.catalog.services.items() if spec.role == "datastore"}
+    return {name: engine for name, engine in found.items() if engine is not None}
+
+
+@dataclass(frozen=True)
+class DatastoresArgs:
+    inputs: Inputs
+    engines: dict[str, Engine]
+    vpc_id: pulumi.Input[str]
+    cluster_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: pulumi.Output[str]
+    port: int
+    password: pulumi.Output[str]   # secret: replaces the catalog secrets the datastore itself reads
+
+
+class ManagedDatastores(pulumi.ComponentResource):
+    """`endpoints[name]`: where each managed datastore listens privately and the password the platform logs in with."""
+
+    def __init__(self, name: str, args: DatastoresArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("devtools:kubernetes:ManagedDatastores", name, None, opts)
+        settings = args.inputs.settings
+        k8s_settings = settings.kubernetes
+        assert k8s_settings is not None
+        stack = pulumi.get_stack()
+        self.endpoints: dict[str, Endpoint] = {}
+        self.clusters: dict[str, do.DatabaseCluster] = {}
+        for service, engine in args.engines.items():
+            spec = args.inputs.catalog.services[service]
+            child = pulumi.ResourceOptions(parent=self)
+            size = k8s_settings.database_size if engine.engine == "pg" else k8s_settings.cache_size
+            cluster = do.DatabaseCluster(
+                f"{name}-{service}",
+                name=f"devtools-{stack}-{service}",
+                engine=engine.engine,
+                version=engine.version,
+                size=size,
+                node_count=k8s_settings.database_nodes,
+                region=settings.region,
+                # Private network only: the cluster reaches it inside the VPC.
+                private_network_uuid=args.vpc_id,
+                # An event bus must refuse writes rather than silently drop events (as redis.conf's noeviction).
+                eviction_policy="noeviction" if engine.engine == "valkey" else None,
+                maintenance_windows=[do.DatabaseClusterMaintenanceWindowArgs(
+                    day=k8s_settings.maintenance_day, hour=f"{k8s_settings.maintenance_start}:00")],
+                tags=list(settings.tags),
+                opts=pulumi.ResourceOptions(parent=self, protect=True),
+            )
+            do.DatabaseFirewall(
+                f"{name}-{service}-firewall",
+                cluster_id=cluster.id,
+                # Only the Kubernetes cluster's nodes may connect.
+                rules=[do.DatabaseFirewallRuleArgs(type="k8s", value=args.cluster_id)],
+                opts=child,
+            )
+            password: pulumi.Output[str] = cluster.password
+            if engine.user_env and engine.database_env:
+                database = do.DatabaseDb(f"{name}-{service}-db", cluster_id=cluster.id,
+                                         name=spec.environment[engine.database_env], opts=child)
+                user = do.DatabaseUser(f"{name}-{service}-user", cluster_id=cluster.id,
+                                       name=spec.environment[engine.user_env],
+                                       opts=pulumi.ResourceOptions(parent=self, depends_on=[database]))
+                password = user.password
+            self.clusters[service] = cluster
+            self.endpoints[service] = Endpoint(cluster.private_host, engine.port, pulumi.Output.secret(password))
+        self.register_outputs({})

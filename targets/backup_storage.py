@@ -20,6 +20,11 @@ def spaces_key_pair(catalog: Catalog) -> dict[str, str]:
     return {secret.spaces_key: name for name, secret in catalog.secrets.items() if secret.spaces_key is not None}
 
 
+def spaces_key_values(catalog: Catalog, secrets: dict[str, pulumi.Output[str]]) -> dict[str, pulumi.Output[str]]:
+    """The pair's values by half, from every secret's value by name: what BackupStorage signs in with."""
+    return {half: secrets[name] for half, name in spaces_key_pair(catalog).items()}
+
+
 class BackupStorage(pulumi.ComponentResource):
     """A private bucket in the droplet's region, created with the Spaces key pair (by half, as spaces_key_pair).
 

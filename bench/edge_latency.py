@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from catalog.inputs import load_inputs  # noqa: E402
 from ops.stackfile import read_stack_config  # noqa: E402
-from render.traefik import AUTH_SERVICE, dynamic_config, routed, static_config  # noqa: E402
+from render.traefik import auth_service, dynamic_config, routed, static_config  # noqa: E402
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream  # noqa: E402
 from tests.support.traefik_run import TRAEFIK, RunningTraefik  # noqa: E402
 
@@ -53,7 +53,8 @@ def line(label: str, times: list[float]) -> str:
 def main(count: int) -> None:
     inputs = load_inputs(read_stack_config("prod").config, "prod")
     catalog, settings = inputs.catalog, inputs.settings
-    upstreams = {n: Upstream(n) for n in routed(catalog) if n != AUTH_SERVICE}
+    auth_name = auth_service(catalog)[0]
+    upstreams = {n: Upstream(n) for n in routed(catalog) if n != auth_name}
     auth = SignOnStandIn()
     dynamic = dynamic_config(catalog, settings)
     for middleware in dynamic["http"]["middlewares"].values():
@@ -61,7 +62,7 @@ def main(count: int) -> None:
             middleware["rateLimit"].update(average=100000, burst=100000)
     workdir = Path(tempfile.mkdtemp(prefix="edge-bench-"))
     proxy = RunningTraefik(static_config(catalog, catalog.services["edge"], settings), dynamic,
-                           {n: u.port for n, u in upstreams.items()} | {AUTH_SERVICE: auth.port}, workdir, settings.domain)
+                           {n: u.port for n, u in upstreams.items()} | {auth_name: auth.port}, workdir, settings.domain)
     try:
         proxy.wait_ready("/oauth2/sign_in")
         direct = http.client.HTTPConnection("127.0.0.1", upstreams["orchestrator"].port, timeout=5)

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from catalog.errors import InputError, Problem
 from catalog.model import PROGRAM_DIR, display_path
+from catalog.omission import Omission, omit, requested_omissions
 from catalog.services import Catalog, load_catalog
 from catalog.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
+from render.environment import environment_problems
 from render.observability.checks import observability_problems
 from render.registry import renderer_names
 from render.traefik import edge_problems
@@ -21,6 +23,7 @@ DEFAULT_CATALOG = "config/services.yaml"
 class Inputs:
     catalog: Catalog
     settings: Settings
+    omitted: tuple[Omission, ...] = ()
 
 
 def catalog_path(raw_config: Mapping[str, str]) -> Path:
@@ -38,10 +41,15 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
     label = display_path(path)
     problems: list[Problem] = []
     catalog = None
+    omitted: list[Omission] = []
     try:
         catalog = load_catalog(path)
     except InputError as exc:
         problems.extend(exc.problems)
+    if catalog is not None:
+        # Before anything else reads it: every check and every target sees the kept services only.
+        catalog, omitted, omit_problems = omit(catalog, requested_omissions(raw_config), settings_file)
+        problems.extend(omit_problems)
     if catalog is not None:
         for name, config in catalog.configs.items():
             if config.renderer not in renderer_names():
@@ -55,6 +63,7 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
             problems.extend(exc.problems)
         else:
             problems.extend(observability_problems(catalog, settings, label, settings_file))
+            problems.extend(environment_problems(catalog, settings, label, settings_file))
     if problems:
         raise InputError(problems)
-    return Inputs(catalog, settings)
+    return Inputs(catalog, settings, tuple(omitted))

@@ -13,16 +13,19 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from catalog.errors import InputError, Invalid, Problem
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
-from policies.devtools_policy.images import image_pin_problem
+from policies.devtools_policy.images import image_pin_problem, split_reference
+from policies.devtools_policy.metric_sources import FAMILIES, unknown_families
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.secret_renderers import SECRET_RENDERERS
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 SECRET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,60}$")
+ProbeTool = Literal["curl", "python", "node"]
+PROBE_TOOLS = ("curl", "python", "node")
 Role = Literal["agent", "gateway", "service", "datastore", "observability", "edge", "job"]
 LONG_RUNNING_ROLES = ("agent", "gateway", "service", "datastore", "observability", "edge")
 
@@ -39,6 +42,37 @@ def check_image(image: str) -> str:
     problem = image_pin_problem(image)
     if problem:
         raise Invalid(*problem)
+    return image
+
+
+def check_relative_path(value: str) -> str:
+    """A path inside a source checkout: relative, forward slashes, never climbing out with `..`."""
+    parts = value.split("/")
+    if not value or value.startswith("/") or "\\" in value or ".." in parts or any(p.strip() != p for p in parts):
+        raise Invalid(f"{value!r} is not a path inside the checkout", "write it relative to the checkout's root, e.g. agent_orchestrator/Dockerfile")
+    return value
+
+
+class Build(StrictModel):
+    """Compose's `build:`: how the image is built, from the platform's checkout (the stack's
+    `platformSource`) or from this project's own `images/` folder (`source: project`)."""
+
+    context: str = "."
+    dockerfile: str
+    source: Literal["platform", "project"] = "platform"
+
+    @field_validator("context", "dockerfile")
+    @classmethod
+    def _inside(cls, value: str) -> str:
+        return check_relative_path(value)
+
+
+def check_repository(image: str) -> str:
+    """A built service's `image` is the repository it is pushed to in the stack's registry: no registry, tag or digest."""
+    parts = split_reference(image)
+    if parts is None or parts[0] is not None or parts[2] is not None or parts[3] is not None:
+        raise Invalid(f"{image!r} is not a bare repository name (a built image gets its registry and version from the stack)",
+                      "write only the repository, e.g. orchestrator; the stack's containerRegistry and platformGitSha pin it")
     return image
 
 
@@ -69,6 +103,8 @@ class Healthcheck(StrictModel):
 
     path: str | None = None
     test: list[str] | None = None
+    # The tool inside the image that asks `path` (an image without curl cannot run a curl check).
+    probe: ProbeTool | None = None
     interval: Seconds = 30.0
     timeout: Seconds = 5.0
     retries: int = Field(default=3, ge=1)
@@ -78,6 +114,11 @@ class Healthcheck(StrictModel):
     def _one_kind(self) -> Healthcheck:
         if (self.path is None) == (self.test is None):
             raise Invalid("needs exactly one of path or test", "give an HTTP path such as /health, or a test command")
+        if self.path is not None and self.probe is None:
+            raise Invalid("an HTTP health check names no probe tool",
+                          f"add probe: with the tool the image has, one of {', '.join(PROBE_TOOLS)}")
+        if self.test is not None and self.probe is not None:
+            raise Invalid("probe applies to an HTTP path, not to a test command", "remove probe:")
         return self
 
 
@@ -92,9 +133,26 @@ class Probe(StrictModel):
         return value
 
 
+class Readiness(Probe):
+    """Readiness: when the image serves no readiness path of its own, `note` says why `path` is its liveness path."""
+
+    note: str | None = None
+
+
 class Metrics(Probe):
     path: str = "/metrics"
     port: int | None = Field(default=None, ge=1, le=65535)
+    # The metric families the endpoint serves (names in policies/devtools_policy/metric_sources.py);
+    # what the alert rules may watch is derived from it.
+    yields: list[str] = []
+
+    @field_validator("yields")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        unknown = unknown_families(value)
+        if unknown:
+            raise Invalid(f"unknown metric families {unknown}", f"use those of policies/devtools_policy/metric_sources.py: {', '.join(FAMILIES)}")
+        return value
 
 
 class RateLimit(StrictModel):
@@ -108,6 +166,10 @@ class Route(StrictModel):
     path_prefix: str
     public: bool = False
     rate_limit: RateLimit | None = None
+    # This route serves the single sign-on the edge asks about every request to a route that is not public.
+    sign_in: bool = False
+    # The upstream serves its paths at its root: the edge removes the prefix before passing a request on.
+    strip_prefix: bool = False
 
     @field_validator("path_prefix")
     @classmethod
@@ -118,10 +180,30 @@ class Route(StrictModel):
 
 
 class ServiceSecret(StrictModel):
-    """Compose's long secret syntax, plus `env`: the *_FILE variable that points at the file."""
+    """Compose's long secret syntax, plus `env` and `export`.
+
+    `env` is the *_FILE variable pointing at the file, for code that reads one. `export`
+    names the plain variable(s) the code reads instead: the entrypoint wrapper copies the
+    file into them when the process starts, so the value never enters the container's
+    configuration. With `export` and no `env`, no *_FILE variable is set.
+    """
 
     source: str
     env: str | None = None
+    export: str | list[str] | None = None
+
+    @property
+    def exports(self) -> tuple[str, ...]:
+        if self.export is None:
+            return ()
+        return (self.export,) if isinstance(self.export, str) else tuple(self.export)
+
+    @property
+    def file_variable(self) -> str | None:
+        """The *_FILE variable set for this mount, if any."""
+        if self.env is not None:
+            return self.env
+        return None if self.exports else f"{self.source.upper()}_FILE"
 
 
 class ConfigMount(StrictModel):
@@ -134,6 +216,7 @@ class DependsOn(StrictModel):
 
 
 class Service(StrictModel):
+    build: Build | None = None  # before image: its validator reads it
     image: str
     role: Role
     description: str
@@ -144,7 +227,7 @@ class Service(StrictModel):
     secrets: list[str | ServiceSecret] = []
     configs: list[ConfigMount] = []
     healthcheck: Healthcheck | None = None
-    readiness: Probe | None = None
+    readiness: Readiness | None = None
     metrics: Metrics | None = None
     depends_on: list[str] | dict[str, DependsOn] = []
     networks: list[str] = Field(min_length=1)
@@ -159,8 +242,11 @@ class Service(StrictModel):
 
     @field_validator("image")
     @classmethod
-    def _pinned(cls, value: str) -> str:
-        return check_image(value)
+    def _pinned(cls, value: str, info: ValidationInfo) -> str:
+        # A built image is versioned by the stack; any other must be pinned here.
+        if "build" not in info.data:
+            return value  # `build` itself is invalid and reported: which rule applies is unknown
+        return check_repository(value) if info.data["build"] else check_image(value)
 
     @field_validator("environment", mode="before")
     @classmethod
@@ -179,6 +265,11 @@ class Service(StrictModel):
     @property
     def secret_mounts(self) -> list[ServiceSecret]:
         return [s if isinstance(s, ServiceSecret) else ServiceSecret(source=s) for s in self.secrets]
+
+    @property
+    def exported_secrets(self) -> list[tuple[str, str]]:
+        """(variable, secret name) for each plain variable the entrypoint wrapper fills from a file."""
+        return [(variable, m.source) for m in self.secret_mounts for variable in m.exports]
 
     @property
     def long_running(self) -> bool:
@@ -233,7 +324,39 @@ class Derive(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     source: str = Field(alias="from")
-    renderer: str
+    renderer: str | None = None
+    # `{secret}` in the text is replaced by the source's value, e.g. a URL carrying a password.
+    template: str | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Derive:
+        if (self.renderer is None) == (self.template is None):
+            raise Invalid("needs exactly one of renderer or template", "name a secret renderer, or give template: with {secret} in it")
+        if self.template is not None and "{secret}" not in self.template:
+            raise Invalid("template has no {secret}", "write the secret's place as {secret}, e.g. redis://default:{secret}@redis:6379/0")
+        return self
+
+
+class Rotation(StrictModel):
+    """How the secret is rotated (ops/rotation.py): which procedure, on which service, issued where.
+
+    `procedure` names how the software on either side dictates the order; `server` is the service
+    that stores or checks the value (Postgres for a role's password, the alert router for its
+    receivers...); `issue`/`revoke` say where a provider issues and revokes the credential.
+    """
+
+    procedure: Literal["provider", "postgres_role", "redis_user", "session_key", "grafana_admin",
+                       "alert_receiver", "key_pair", "snapshot_token"] = "provider"
+    server: str | None = None
+    issue: str | None = None
+    revoke: str | None = None
+    two_keys: bool = True
+    issue_command: str | None = None
+    revoke_command: str | None = None
+    # key_pair: the secrets stored together before one deploy (this one among them).
+    pair: list[str] = []
+    # session_key: who signs in again.
+    who: str | None = None
 
 
 class Secret(StrictModel):
@@ -243,6 +366,7 @@ class Secret(StrictModel):
     generate: Generate | None = None
     config: str | None = Field(default=None, description="stack config key set with `pulumi config set --secret`")
     derive: Derive | None = None
+    rotation: Rotation | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> Secret:
@@ -357,13 +481,26 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
         # Liveness (restart me) and readiness (send me traffic) are different questions.
         if svc.healthcheck and svc.healthcheck.path and svc.readiness is None:
             add(f"{at}.readiness", "an HTTP service has a liveness path but no readiness path", "add readiness: {path: /ready}")
-        if svc.healthcheck and svc.readiness and svc.healthcheck.path == svc.readiness.path:
+        if svc.healthcheck and svc.readiness and svc.healthcheck.path == svc.readiness.path and svc.readiness.note is None:
             add(f"{at}.readiness.path", f"is the liveness path {svc.readiness.path} too, so it cannot tell alive from ready",
-                "serve readiness on its own path, such as /ready")
+                "serve readiness on its own path, such as /ready, or add readiness.note: saying the image serves none")
         if svc.readiness is not None and svc.port is None:
             add(f"{at}.readiness", "a readiness path needs the service's port", "add port:")
+        if svc.exported_secrets and not svc.command:
+            # The wrapper becomes the entrypoint, and a new entrypoint drops the image's CMD.
+            add(f"{at}.command", "exports secrets into variables but states no command",
+                "add command: with the image's own CMD, e.g. [python, main.py]")
+        exported = [variable for variable, _ in svc.exported_secrets]
+        for variable in sorted({v for v in exported if exported.count(v) > 1 or v in svc.environment}):
+            add(f"{at}.secrets", f"{variable} is exported from a secret more than once, or also set in environment",
+                "give each variable one source")
 
     for name, secret in catalog.secrets.items():
+        rotation = secret.rotation
+        if rotation is not None:
+            for ref in rotation.pair:
+                if ref not in catalog.secrets:
+                    add(f"secrets.{name}.rotation.pair", f"names {ref!r}, which is not a secret", "list the secrets stored together")
         if secret.derive is None:
             continue
         at = f"secrets.{name}.derive"
@@ -372,7 +509,7 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             add(f"{at}.from", f"secret {secret.derive.source!r} is not declared", "name a secret declared under secrets:")
         elif source.derive is not None:
             add(f"{at}.from", f"secret {secret.derive.source!r} is itself derived", "derive from a generated or config secret")
-        if secret.derive.renderer not in SECRET_RENDERERS:
+        if secret.derive.renderer is not None and secret.derive.renderer not in SECRET_RENDERERS:
             add(f"{at}.renderer", f"no secret renderer is named {secret.derive.renderer!r}", f"use one of {sorted(SECRET_RENDERERS)}")
 
     for name in _cycle(catalog):

@@ -22,8 +22,10 @@ from pydantic.alias_generators import to_camel
 
 from catalog.errors import InputError, Invalid, Problem
 from catalog.model import MemoryBytes, StrictModel, problems_from_validation
+from catalog.platform_images import image_problems
 from catalog.services import Catalog
 from catalog.sizes import SIZES
+from policies.devtools_policy.images import tag_pin_problem
 from policies.devtools_policy.placeholders import placeholder_reason
 
 NAMESPACE = "devtools"
@@ -96,6 +98,13 @@ class Settings(StrictModel):
     backup_bucket: str = "devtools-backups"
     backup_retention_days: int = Field(default=14, ge=1, le=3650)
     backup_interval_hours: int = Field(default=6, ge=1, le=168)
+    # --- images: the stack's registry and the platform's version (catalog/platform_images.py) ---
+    container_registry: str | None = None
+    registry_tier: Literal["starter", "basic", "professional"] = "professional"
+    platform_git_sha: str | None = None
+    platform_source: str | None = None
+    platform_repository_url: Annotated[str, AfterValidator(check_url)] | None = None
+    platform_images: dict[str, str] = {}
 
     @field_validator("backup_bucket")
     @classmethod
@@ -105,13 +114,12 @@ class Settings(StrictModel):
         return value
 
     # Observability: where alerts go (the Slack webhook and SMTP password are catalog secrets),
-    # how long logs are kept, and the LLM token budget an alert guards.
+    # how long logs are kept.
     alert_email: str | None = None
     alert_email_from: str | None = None
     alert_smtp_smarthost: str | None = None
     alert_smtp_username: str | None = None
     log_retention_days: int = Field(default=31, ge=1, le=3650)
-    llm_tokens_per_hour_alert: int = Field(default=2_000_000, ge=1)
 
     @field_validator("alert_email", "alert_email_from")
     @classmethod
@@ -174,6 +182,34 @@ class Settings(StrictModel):
             raise Invalid(f"{value!r} is not a private range", "use a block inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16")
         return value
 
+    # --- external services the platform's code calls (their credentials are catalog secrets) ---
+    # Services read these through `${setting}` references in their catalog environment.
+    qdrant_url: str | None = None
+    gradient_base_url: str = "https://inference.do-ai.run/v1"
+    linear_oauth_client_id: str | None = None
+    linear_oauth_redirect_uri: str | None = None
+    linear_webhook_uri: str | None = None
+    linear_approval_hub_issue_id: str | None = None
+    langfuse_host: str = "https://us.cloud.langfuse.com"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    notification_email_to: str | None = None
+    notification_email_from: str | None = None
+    # Services left out of this stack (e.g. one that cannot start at the pinned source); checked
+    # against the catalog, once, by catalog/omission.py, which applies it before anything else.
+    omit_services: object = []
+
+    @field_validator("qdrant_url", "gradient_base_url", "linear_oauth_redirect_uri", "linear_webhook_uri", "langfuse_host")
+    @classmethod
+    def _external_url(cls, value: str | None) -> str | None:
+        return None if value is None else check_url(value)
+
+    @field_validator("notification_email_to", "notification_email_from")
+    @classmethod
+    def _notification_address(cls, value: str | None) -> str | None:
+        return None if value is None else check_email(value)
+
     @property
     def size(self):
         return SIZES[self.droplet_size]
@@ -233,8 +269,10 @@ def parse_settings(
             if service not in catalog.services:
                 problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", "names no service in the catalog", f"use one of {sorted(catalog.services)}"))
         for service, tag in settings.image_tags.items():
-            if tag == "latest" or not tag:
-                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned", "give a released version tag"))
+            spec = catalog.services.get(service)
+            if spec is not None and spec.build is None and (pin := tag_pin_problem(spec.image, tag)):
+                problems.append(Problem(file, f"{NAMESPACE}:imageTags.{service}", f"tag {tag!r} is not pinned: {pin[0]}", pin[1]))
+        problems.extend(image_problems(settings, catalog, file))
         problems.extend(sso_problems(settings, file))
     if problems:
         raise InputError(problems)

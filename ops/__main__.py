@@ -15,6 +15,7 @@ COMMANDS = {
     "env-diff": ("ops.env_diff", "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
     "verify": ("ops.verify", "after a deploy: every service healthy and ready, every catalog agent in the registry"),
     "restore": ("ops.restore", "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
+    "drill": ("ops.drill", "the recovery drill on local PostgreSQL and Redis: back up, destroy, restore, compare; print the figures"),
     "rotate": ("ops.rotate", "print the ordered steps, downtime and emergency revocation for rotating one secret"),
     "reference": ("ops.reference", "print (or --write into README.md) this command reference"),
 }

@@ -35,18 +35,18 @@ def env_facts(kind, service, env):
         print(kind, service, key, h(value), sep="\t")
 ids = run("ps", "-q", "--filter", "label=devtools.stack=" + stack).stdout.decode().split()
 containers = json.loads(run("inspect", *ids).stdout) if ids else []
-images = {c["Config"]["Image"] for c in containers}
+# By image ID: a container started from repo:tag@sha256:... has no tag that names its image.
+images = {c["Image"] for c in containers}
 image_env = {}
 if images:
     found = run("image", "inspect", *sorted(images), check=False)
     for image in json.loads(found.stdout or b"[]"):
-        for tag in image.get("RepoTags") or []:
-            image_env[tag] = image["Config"].get("Env")
+        image_env[image["Id"]] = image["Config"].get("Env")
 for c in containers:
     service = (c["Config"].get("Labels") or {}).get("devtools.service", c["Id"][:12])
     print("container", service, c["Id"][:12], sep="\t")
     env_facts("env", service, c["Config"].get("Env"))
-    env_facts("image-env", service, image_env.get(c["Config"]["Image"]))
+    env_facts("image-env", service, image_env.get(c["Image"]))
     copied = run("cp", c["Id"] + ":/run/secrets", "-", check=False)
     if copied.returncode == 0:
         with tarfile.open(fileobj=io.BytesIO(copied.stdout)) as tar:

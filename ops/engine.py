@@ -7,6 +7,7 @@ is what the real engine would hand to the policy pack.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import runpy
@@ -78,6 +79,15 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"exitCode": 0}  # a one-shot job that succeeded
     if typ == "command:remote:Command":
         return {"stdout": "28.2.2", "stderr": ""}
+    if typ == "digitalocean:index/containerRegistry:ContainerRegistry":
+        return {"serverUrl": "registry.digitalocean.com", "endpoint": f"registry.digitalocean.com/{inputs['name']}"}
+    if typ == "digitalocean:index/containerRegistryDockerCredentials:ContainerRegistryDockerCredentials":
+        login = base64.b64encode(f"{fake_secret(name, 24)}:{fake_secret(name, 24)}".encode()).decode()
+        return {"dockerCredentials": json.dumps({"auths": {"registry.digitalocean.com": {"auth": login}}})}
+    if typ == "docker-build:index:Image":
+        # The registry's answer to a push: the digest of what was built, and the tag pinned to it.
+        digest = "sha256:" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        return {"digest": digest, "ref": f"{inputs['tags'][0]}@{digest}"}
     return {}
 
 

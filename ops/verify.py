@@ -4,6 +4,10 @@ For each catalog service with an HTTP health check it calls the health path and 
 readiness path; then it asks the agent registry for its agents and names every catalog
 agent (role agent) missing from it. Exit 0 only when all of that holds.
 
+The platform's own known defects (config/platform-contract.yaml `defects:`, docs/UPSTREAM.md)
+are reported by name: a failure they explain says so, a defect with a live sign is checked
+(e.g. a route that answers 404), and one with no live sign is listed as present in the source.
+
 Where the services are reached:
   --url-template URL   e.g. http://{service}:{port} from a container on the app network
                        (the default), or http://127.0.0.1:{port} through your own tunnels
@@ -27,10 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from catalog.errors import InputError
+from catalog.omission import omit, requested_omissions
 from catalog.services import Catalog, load_catalog
+from ops.contract import Defect, defects
 from ops.engine import PROGRAM_DIR
+from ops.stackfile import read_stack_config
 
-REGISTRY_SERVICE = "agent-registry"
 DEFAULT_REGISTRY_PATH = "/agents"
 
 
@@ -57,15 +63,26 @@ class ServiceResult:
 
 
 @dataclass
+class DefectResult:
+    id: str
+    service: str
+    summary: str
+    source: str
+    seen: bool | None  # True: the running platform shows it; None: no live sign, present in the source
+
+
+@dataclass
 class Report:
     services: list[ServiceResult] = field(default_factory=list)
     agents_expected: list[str] = field(default_factory=list)
     agents_missing: list[str] = field(default_factory=list)
     registry_error: str | None = None
+    defects: list[DefectResult] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(s.ok for s in self.services) and not self.agents_missing and self.registry_error is None
+        seen = any(d.seen for d in self.defects)
+        return all(s.ok for s in self.services) and not self.agents_missing and self.registry_error is None and not seen
 
 
 def probe(url: str, timeout: float) -> ProbeResult:
@@ -98,8 +115,42 @@ def registered_agents(payload: object) -> set[str]:
     return found
 
 
+def registry_service(catalog: Catalog) -> str | None:
+    """The service the agents register with: the one their AGENT_REGISTRY_URL names."""
+    for svc in catalog.services.values():
+        url = svc.environment.get("AGENT_REGISTRY_URL", "")
+        host = url.split("://", 1)[-1].split(":", 1)[0].split("/", 1)[0]
+        if host in catalog.services:
+            return host
+    return None
+
+
+def request_status(url: str, method: str, timeout: float) -> int | None:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method,
+                                                           headers={"Content-Type": "application/json"}), timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except (urllib.error.URLError, OSError):
+        return None
+
+
+def check_defect(defect: Defect, result: ServiceResult | None, base_url: str | None, timeout: float) -> DefectResult:
+    seen: bool | None = None
+    detect = defect.detect
+    if "unreachable" in detect:
+        seen = result is not None and result.health.status is None
+    elif "ready" in detect:
+        seen = result is not None and result.ready is not None and result.ready.status == detect["ready"]
+    elif "request" in detect:
+        ask = detect["request"]
+        seen = base_url is not None and request_status(base_url.rstrip("/") + ask["path"], ask["method"], timeout) == ask["status"]
+    return DefectResult(defect.id, defect.service, defect.summary, defect.source, seen)
+
+
 def verify(catalog: Catalog, base_urls: dict[str, str], registry_path: str = DEFAULT_REGISTRY_PATH,
-           timeout: float = 5.0) -> Report:
+           timeout: float = 5.0, known: list[Defect] | None = None) -> Report:
     report = Report()
     for name in http_services(catalog):
         svc = catalog.services[name]
@@ -107,12 +158,17 @@ def verify(catalog: Catalog, base_urls: dict[str, str], registry_path: str = DEF
         health = probe(base + svc.healthcheck.path, timeout)
         ready = probe(base + svc.readiness.path, timeout) if svc.readiness else None
         report.services.append(ServiceResult(name, health, ready))
+    results = {s.service: s for s in report.services}
+    for defect in defects() if known is None else known:
+        if defect.service in catalog.services:  # an omitted service's defects are not this stack's
+            report.defects.append(check_defect(defect, results.get(defect.service), base_urls.get(defect.service), timeout))
 
     report.agents_expected = sorted(n for n, s in catalog.services.items() if s.role == "agent")
-    if REGISTRY_SERVICE not in base_urls:
-        report.registry_error = f"the catalog has no {REGISTRY_SERVICE} service with an HTTP port"
+    registry = registry_service(catalog)
+    if registry is None or registry not in base_urls:
+        report.registry_error = "no service of the catalog is the agents' AGENT_REGISTRY_URL with an HTTP port"
         return report
-    url = base_urls[REGISTRY_SERVICE].rstrip("/") + registry_path
+    url = base_urls[registry].rstrip("/") + registry_path
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
             payload = json.loads(response.read().decode())
@@ -126,11 +182,17 @@ def verify(catalog: Catalog, base_urls: dict[str, str], registry_path: str = DEF
 
 def render(report: Report) -> str:
     lines = []
+    explained = {d.service: d.id for d in report.defects if d.seen}
     for s in report.services:
         parts = [f"health {s.health.status or s.health.error}"]
         if s.ready is not None:
             parts.append(f"ready {s.ready.status or s.ready.error}")
+        if not s.ok and s.service in explained:
+            parts.append(f"(known upstream defect {explained[s.service]})")
         lines.append(f"{'ok  ' if s.ok else 'FAIL'}  {s.service:<20} {'  '.join(parts)}")
+    for d in report.defects:
+        state = {True: "seen", False: "not seen", None: "in the source"}[d.seen]
+        lines.append(f"UPSTREAM  {d.id} ({d.service}, {state}): {d.summary} [{d.source}]")
     if report.registry_error:
         lines.append(f"FAIL  agent registry: {report.registry_error}")
     elif report.agents_missing:
@@ -144,6 +206,8 @@ def render(report: Report) -> str:
         problems.append(f"not healthy or not ready: {', '.join(failed)}")
     if report.agents_missing or report.registry_error:
         problems.append("agent registry incomplete")
+    if any(d.seen for d in report.defects):
+        problems.append(f"known upstream defects seen: {', '.join(d.id for d in report.defects if d.seen)}")
     lines.append("verify: all good" if report.ok else f"verify: FAILED ({'; '.join(problems)})")
     return "\n".join(lines)
 
@@ -210,7 +274,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url-template", default="http://{service}:{port}",
                         help="base URL of a service; {service} and {port} are filled in (default: %(default)s)")
     parser.add_argument("--ssh", metavar="USER@HOST", help="reach the droplet's containers through an SSH tunnel")
-    parser.add_argument("--stack", default="prod", help="the stack whose containers --ssh looks for")
+    parser.add_argument("--stack", default="prod", help="the stack whose containers --ssh looks for, and whose omitServices are left out")
     parser.add_argument("--registry-path", default=DEFAULT_REGISTRY_PATH)
     parser.add_argument("--timeout", type=float, default=5.0)
     parser.add_argument("--json", action="store_true")
@@ -219,6 +283,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         catalog = load_catalog(Path(args.catalog))
+        # Services the stack leaves out are not expected to answer.
+        catalog, _, problems = omit(catalog, requested_omissions(read_stack_config(args.stack).config), f"Pulumi.{args.stack}.yaml")
+        if problems:
+            raise InputError(problems)
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return 2

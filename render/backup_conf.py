@@ -1,8 +1,9 @@
 """The backup job's settings file and program, as delivered into its container.
 
-The program (ops/datastore_backup.py) is uploaded as-is, so the container runs the very
-file the tests run; the settings file carries what the stack decides (bucket, region,
-schedule, retention).
+The program (images/backup/datastore_backup.py) is baked into the backup image, which is built
+from that folder; the upload delivers the same file to the same path, so the container runs the
+very file the tests run either way. The settings file carries what the stack decides (bucket,
+region, schedule, retention).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from catalog.services import Service
 from catalog.settings import Settings
 
-BACKUP_SCRIPT = Path(__file__).resolve().parent.parent / "ops" / "datastore_backup.py"
+BACKUP_SCRIPT = Path(__file__).resolve().parent.parent / "images" / "backup" / "datastore_backup.py"
 DO_API_URL = "https://api.digitalocean.com"
 # The droplet's metadata service: tells the job which droplet (and so which volume) it runs on.
 METADATA_URL = "http://169.254.169.254/metadata/v1"

@@ -7,11 +7,13 @@ from collections.abc import Callable
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.backup_conf import render_backup_conf, render_backup_script
+from render.hand_written import render_approval_policies
 from render.migrations import render_migrate_runner, render_migrations
 from render.oauth2_proxy import render_oauth2_proxy_cfg
 from render.observability.renderers import OBSERVABILITY_RENDERERS
 from render.postgres_conf import render_postgres_conf
 from render.redis_conf import render_redis_conf
+from render.secrets_wrapper import render_secrets_wrapper
 from render.traefik import render_traefik_dynamic, render_traefik_static
 
 # Renderers that need only their own service and the stack settings.
@@ -25,6 +27,9 @@ RENDERERS: dict[str, Renderer] = {
     "backup_conf": render_backup_conf,
     "backup_script": render_backup_script,
     "oauth2_proxy_cfg": render_oauth2_proxy_cfg,
+    # Every service whose secrets export into plain variables gets it as its entrypoint.
+    "secrets_wrapper": render_secrets_wrapper,
+    "approval_policies": render_approval_policies,
 }
 
 # Renderers that derive their file from the whole catalog: scrape jobs, alert rules and

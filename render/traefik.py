@@ -22,8 +22,8 @@ WEB_PORT = 80
 CERT_RESOLVER = "letsencrypt"
 ACME_FILE = "acme.json"
 DYNAMIC_RENDERER = "traefik_dynamic"
-# The single sign-on service every non-public route asks (oauth2-proxy, forward auth).
-AUTH_SERVICE = "oauth2-proxy"
+# The single sign-on service every non-public route asks (forward auth) is the one whose route
+# says `sign_in: true`; its sign-in and callback pages live under this prefix (oauth2-proxy's).
 AUTH_PREFIX = "/oauth2"
 # Routes without their own rate_limit: per client address, generous for a UI, bounded for scripts.
 DEFAULT_RATE_LIMIT = RateLimit(average=20, burst=50)
@@ -42,6 +42,10 @@ SSO_ERRORS, SSO_AUTH = "sso-sign-in", "sso-auth"
 
 def edge_service(catalog: Catalog) -> tuple[str, Service] | None:
     return next(((n, s) for n, s in catalog.services.items() if s.role == "edge"), None)
+
+
+def auth_service(catalog: Catalog) -> tuple[str, Service] | None:
+    return next(((n, s) for n, s in catalog.services.items() if s.route is not None and s.route.sign_in), None)
 
 
 def routed(catalog: Catalog) -> dict[str, Service]:
@@ -99,12 +103,14 @@ def edge_problems(catalog: Catalog, file: str) -> list[Problem]:
             add(f"services.{name}.networks", f"shares no network with {edge_name}, so the edge cannot reach its route",
                 f"add one of {sorted(edge.networks)} to its networks")
     if any(not svc.route.public for svc in routes.values()):
-        auth = catalog.services.get(AUTH_SERVICE)
-        if auth is None or auth.route is None or auth.port is None:
-            add(f"services.{AUTH_SERVICE}", "routes that are not public need the single sign-on service, with a port and a public route",
-                f"add {AUTH_SERVICE} with route: {{path_prefix: {AUTH_PREFIX}, public: true}}, or mark the routes public: true")
+        found_auth = auth_service(catalog)
+        auth_name, auth = found_auth if found_auth else ("", None)
+        if auth is None or auth.port is None or not auth.route.public:
+            add(f"services.{auth_name}" if auth_name else "services", "routes that are not public need the single sign-on service, with a port and a public route",
+                f"give the sign-on service (oauth2-proxy) a port and route: {{path_prefix: {AUTH_PREFIX}, public: true, sign_in: true}}, "
+                "or mark the routes public: true")
         elif auth.route.path_prefix.rstrip("/") != AUTH_PREFIX:
-            add(f"services.{AUTH_SERVICE}.route.path_prefix", f"must be {AUTH_PREFIX}: sign-in and callback live there",
+            add(f"services.{auth_name}.route.path_prefix", f"must be {AUTH_PREFIX}: sign-in and callback live there",
                 f"write path_prefix: {AUTH_PREFIX}")
     return problems
 
@@ -175,10 +181,10 @@ def dynamic_config(catalog: Catalog, settings: Settings) -> dict:
     }
     routes = routed(catalog)
     if any(not svc.route.public for svc in routes.values()):
-        auth = catalog.services[AUTH_SERVICE]
+        auth_name, auth = auth_service(catalog)  # edge_problems made sure it exists
         middlewares[SSO_AUTH] = {
             "forwardAuth": {
-                "address": f"http://{AUTH_SERVICE}:{auth.port}{AUTH_PREFIX}/auth",
+                "address": f"http://{auth_name}:{auth.port}{AUTH_PREFIX}/auth",
                 "trustForwardHeader": True,
                 "authResponseHeaders": ["X-Auth-Request-User", "X-Auth-Request-Email"],
                 "maxResponseBodySize": AUTH_RESPONSE_MAX_BYTES,
@@ -186,7 +192,7 @@ def dynamic_config(catalog: Catalog, settings: Settings) -> dict:
         }
         # A browser without a session gets the sign-in page (status kept: API clients see 401).
         middlewares[SSO_ERRORS] = {
-            "errors": {"status": ["401"], "service": AUTH_SERVICE, "query": f"{AUTH_PREFIX}/sign_in?rd={{url}}"}
+            "errors": {"status": ["401"], "service": auth_name, "query": f"{AUTH_PREFIX}/sign_in?rd={{url}}"}
         }
     for name, svc in routes.items():
         route = svc.route
@@ -195,6 +201,11 @@ def dynamic_config(catalog: Catalog, settings: Settings) -> dict:
         middlewares[limiter] = {"rateLimit": {"average": limit.average, "burst": limit.burst, "period": "1s"}}
         # Rate limit first, so floods never reach the auth service or the upstream.
         chain = [limiter, SECURITY_HEADERS] + ([] if route.public else [SSO_ERRORS, SSO_AUTH])
+        if route.strip_prefix:
+            # Last: the sign-in redirect must still carry the full path to come back to.
+            stripper = f"strip-prefix-{name}"
+            middlewares[stripper] = {"stripPrefix": {"prefixes": [route.path_prefix.rstrip("/")]}}
+            chain.append(stripper)
         routers[name] = {
             "rule": _rule(settings.domain, route.path_prefix),
             "entryPoints": [WEBSECURE],

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 import pulumi_random as random
 
 from catalog.services import Catalog
 from catalog.settings import NAMESPACE
 from render.secret_renderers import SECRET_RENDERERS
+
+
+def derived_value(renderer: str | None, template: str | None) -> Callable[[str], str]:
+    """The function from a source secret's value to the derived file: a named renderer or a template."""
+    if renderer is not None:
+        return SECRET_RENDERERS[renderer]
+    assert template is not None  # the catalog model requires one of the two
+    return lambda value: template.replace("{secret}", value)
 
 
 class Secrets(pulumi.ComponentResource):
@@ -33,6 +43,6 @@ class Secrets(pulumi.ComponentResource):
         # Derived secrets last: their sources (never themselves derived, see cross_check) exist now.
         for secret_name, spec in catalog.secrets.items():
             if spec.derive is not None:
-                render = SECRET_RENDERERS[spec.derive.renderer]
+                render = derived_value(spec.derive.renderer, spec.derive.template)
                 self.values[secret_name] = pulumi.Output.secret(self.values[spec.derive.source].apply(render))
         self.register_outputs({})

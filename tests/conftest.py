@@ -26,6 +26,13 @@ def shipped_catalog() -> dict:
     return yaml.safe_load((ROOT / "config" / "services.yaml").read_text())
 
 
+def deployed_catalog():
+    """The catalog as the prod stack deploys it: without the services it omits (devtools:omitServices)."""
+    from catalog.inputs import load_inputs
+
+    return load_inputs(read_stack_config("prod").config, "prod").catalog
+
+
 class Plan(list):
     """The recorded resources of one program run, with lookups tests use."""
 

@@ -73,20 +73,6 @@ def _slow(service: str, catalog: Catalog, settings: Settings) -> Scenario:
     return Scenario(case("5"), case("0.5"))
 
 
-def _tokens(service: str, catalog: Catalog, settings: Settings) -> Scenario:
-    budget = settings.llm_tokens_per_hour_alert
-    labels = {"job": service, "model": "llama3-8b", "type": "prompt"}
-    return Scenario(Case([("llm_tokens_total", labels, f"0+{2 * budget // 60}x120")], {}, "90m"),
-                    Case([("llm_tokens_total", labels, f"0+{budget // 600}x120")], {}, "90m"))
-
-
-def _inference_failures(service: str, catalog: Catalog, settings: Settings) -> Scenario:
-    def case(failures_per_minute: int) -> Case:
-        return Case([("llm_inference_failures_total", {"job": service, "model": "m"}, f"0+{failures_per_minute}x40"),
-                     ("llm_inference_requests_total", {"job": service, "model": "m"}, "0+10x40")], {}, "30m")
-    return Scenario(case(3), case(0))
-
-
 def _cadvisor(service: str) -> dict[str, str]:
     return {"job": "cadvisor", "container_label_devtools_service": service, "name": f"{service}-1a2b3c"}
 
@@ -156,7 +142,6 @@ def _certificate(days_left_firing: float, days_left_healthy: float) -> Builder:
 
 SCENARIOS: dict[str, Builder] = {
     "AgentDown": lambda s, c, st: _target_down(s),
-    "MCPGatewayDown": lambda s, c, st: _target_down(s),
     "ServiceDown": lambda s, c, st: _target_down(s),
     "EdgeDown": lambda s, c, st: _target_down(s),
     "MonitoringTargetDown": lambda s, c, st: _target_down(s),
@@ -164,8 +149,6 @@ SCENARIOS: dict[str, Builder] = {
     "HighErrorRate": _error_ratio(0.10, 0.01),
     "CriticalErrorRate": _error_ratio(0.30, 0.10),
     "SlowResponseTime": _slow,
-    "LLMTokenUsageHigh": _tokens,
-    "LLMInferenceFailures": _inference_failures,
     "HighMemoryUsage": _memory,
     "HighCPUUsage": _cpu,
     "ContainerRestarting": _restarts,

@@ -20,9 +20,9 @@ import boto3
 import pytest
 import yaml
 
+from ops import drill as dr_drill
 from render.observability.alert_rules import BACKUP_METRIC, START_METRIC
 from render.observability.scrape import scrape_jobs
-from tests import dr_drill
 from tests.conftest import shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
 from tests.servers import (

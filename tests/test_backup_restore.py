@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -11,23 +13,43 @@ from pathlib import Path
 import boto3
 import pytest
 
-from ops import datastore_backup as job
-from tests import dr_drill
-from tests.servers import PostgresServer, render_config
+from ops import drill as dr_drill
+from tests.servers import ROOT, render_config
+from tests.support.backup_program import backup_program
 from tests.support.processes import free_port
 
 UTC = dt.UTC
+job = backup_program()  # the file the backup image runs, imported as a module
 
 
-def test_drill_restores_what_was_backed_up(postgres_server: PostgresServer, s3_endpoint: str, tmp_path: Path):
-    result = dr_drill.run_drill(postgres_server, s3_endpoint, tmp_path, settle=0.5)
-    assert result.mismatches == []
-    assert result.rows_before_backup > 0 and result.events_before_backup > 0
-    assert result.rows_restored >= result.rows_before_backup
-    assert result.events_restored >= result.events_before_backup
-    # The drill's own figures go into docs/DR.md (timings are reported there, never asserted).
-    dr_drill.write_figures(result)
-    assert f"{result.restore_seconds:.2f} s" in dr_drill.DR_DOC.read_text()
+def test_drill_command_restores_what_was_backed_up_and_writes_only_where_told(tmp_path: Path):
+    tracked = (ROOT / "docs" / "DR.md").read_bytes()
+    doc = tmp_path / "DR.md"
+    doc.write_text("intro\n" + dr_drill.BEGIN_MARK + "\nold\n" + dr_drill.END_MARK + "\noutro\n")
+    ran = subprocess.run([sys.executable, "-m", "ops", "drill", "--write", str(doc)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    result = json.loads(ran.stdout[ran.stdout.index("{"):ran.stdout.rindex("}") + 1])
+    assert result["mismatches"] == []
+    assert result["rows_before_backup"] > 0 and result["events_before_backup"] > 0
+    assert result["rows_restored"] >= result["rows_before_backup"]
+    assert result["events_restored"] >= result["events_before_backup"]
+    # The figures go where the operator says (timings are reported, never asserted): here a copy.
+    text = doc.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert f"| Postgres rows written before the backup / restored | {result['rows_before_backup']} / " \
+           f"{result['rows_restored']} |" in text
+    assert (ROOT / "docs" / "DR.md").read_bytes() == tracked
+
+
+def test_drill_refuses_a_file_without_markers_before_starting(tmp_path: Path):
+    doc = tmp_path / "notes.md"
+    doc.write_text("no markers here\n")
+    ran = subprocess.run([sys.executable, "-m", "ops", "drill", "--write", str(doc)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert f"{doc}: lacks the {dr_drill.BEGIN_MARK} ... {dr_drill.END_MARK} markers" in ran.stderr
+    assert doc.read_text() == "no markers here\n"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from render.secret_renderers import redis_acl
 from tests.conftest import Plan, run_plan
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
-NEEDS_TABLES = ("agent-registry", "state-persistence", "langgraph")
+NEEDS_TABLES = ("agent-registry", "state-persistence")
 
 
 def _plain(value):
@@ -94,7 +94,7 @@ def test_backups_bucket_and_job(shipped_plan: Plan):
     settings = json.loads(uploads["/etc/devtools/backup.json"])
     assert settings["bucket"] == bucket.inputs["name"]
     assert settings["endpoint"] == "https://nyc3.digitaloceanspaces.com"
-    assert uploads["/opt/backup/datastore_backup.py"] == (ops.engine.PROGRAM_DIR / "ops" / "datastore_backup.py").read_text()
+    assert uploads["/opt/backup/datastore_backup.py"] == (ops.engine.PROGRAM_DIR / "images" / "backup" / "datastore_backup.py").read_text()
     assert _is_secret(backup.inputs["uploads"])
     for name, env in (("spaces_access_key_id", "SPACES_ACCESS_KEY_ID_FILE"), ("spaces_secret_access_key", "SPACES_SECRET_ACCESS_KEY_FILE"),
                       ("do_snapshot_token", "DO_SNAPSHOT_TOKEN_FILE"), ("db_password", "POSTGRES_PASSWORD_FILE"),

@@ -162,3 +162,32 @@ def test_the_preview_flags_a_scrape_target_prometheus_cannot_reach(policy_pack, 
         ("advisory", "medium", exporter_cut_off.containers()["redis-exporter"].urn)]
     assert "'redis-exporter'" in flagged[0].message
     assert exit_code(violations) == EXIT_OK  # advisory: reported, the preview still passes
+
+
+def test_what_a_job_yields_comes_from_its_declared_families_not_its_name(tmp_path):
+    config, rules = _config_and_rules(_rendered(tmp_path))
+    jobs = scrape_jobs(config)
+    # An agent yields the instrumentator's and the event bus's metrics, and no LLM metric.
+    assert dead_references("alert A", 'rate(event_bus_events_emitted_total{job="cicd"}[5m]) > 1', jobs) == []
+    assert [str(d) for d in dead_references("alert L", 'rate(llm_tokens_total{job="cicd"}[5m]) > 1', jobs)] == [
+        "alert L: metric 'llm_tokens_total' is not produced by job 'cicd'"]
+    # Without the label a job yields only the synthetic series: an alert on it is dead, never assumed alive.
+    for job in config["scrape_configs"]:
+        if job["job_name"] == "orchestrator":
+            del job["static_configs"][0]["labels"]["__devtools_yields"]
+    dead = [str(d) for d in dead_alerts(config, [rules])]
+    assert any("HighErrorRate" in d and "'http_requests_total' is not produced by job 'orchestrator'" in d for d in dead), dead
+    assert not any("AgentDown" in d and "orchestrator" in d for d in dead)  # `up` is synthetic
+
+
+def test_an_unknown_metric_family_is_refused_with_the_known_ones(catalog, tmp_path):
+    from catalog.errors import InputError
+    from catalog.services import load_catalog
+
+    catalog["services"]["cicd"]["metrics"] = {"path": "/metrics", "yields": ["http", "llm"]}
+    path = tmp_path / "services.yaml"
+    path.write_text(yaml.safe_dump(catalog, sort_keys=False))
+    with pytest.raises(InputError) as caught:
+        load_catalog(path)
+    (problem,) = caught.value.problems
+    assert problem.key == "services.cicd.metrics.yields" and "llm" in problem.message and "event_bus" in problem.fix

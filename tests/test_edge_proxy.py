@@ -18,7 +18,7 @@ import yaml
 
 from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
-from render.traefik import AUTH_SERVICE, dynamic_config, routed, static_config
+from render.traefik import auth_service, dynamic_config, routed, static_config
 from targets.droplet.service import healthcheck_test
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
 from tests.support.processes import free_port
@@ -31,6 +31,10 @@ RATE_LIMITED = "gateway-mcp"   # a route with its own rate limit in the shipped 
 
 def shipped_inputs():
     return load_inputs(read_stack_config("prod").config, "prod")
+
+
+# The single sign-on service: the one whose route says sign_in.
+AUTH_SERVICE = auth_service(shipped_inputs().catalog)[0]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +80,18 @@ def test_signed_in_request_passes_with_the_identity_from_the_auth_service(edge):
     calls = auth.auth_calls()
     answer = proxy.get(f"{prefix(catalog, PROTECTED)}/tasks", cookie=SIGNED_IN)
     assert answer.status == 200
-    assert answer.body == f"{PROTECTED} {prefix(catalog, PROTECTED)}/tasks user=alice"
+    # The orchestrator's routes sit at its root: the edge strips the prefix (strip_prefix: true).
+    assert catalog.services[PROTECTED].route.strip_prefix
+    assert answer.body == f"{PROTECTED} /tasks user=alice"
     assert auth.auth_calls() == calls + 1
+
+
+def test_a_route_without_strip_prefix_passes_the_full_path(edge):
+    proxy, upstreams, auth, catalog, _ = edge
+    keeping = next(n for n, s in routed(catalog).items() if not s.route.strip_prefix and not s.route.sign_in)
+    answer = proxy.get(f"{prefix(catalog, keeping)}/x", cookie=SIGNED_IN)
+    assert answer.status == 200
+    assert answer.body == f"{keeping} {prefix(catalog, keeping)}/x user=alice"
 
 
 def test_spoofed_identity_header_does_not_reach_upstream(edge):

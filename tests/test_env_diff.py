@@ -107,10 +107,10 @@ def test_droplet_running_what_the_program_declares_shows_no_difference(sshd, tmp
 
 def test_changed_env_file_shows_exactly_the_changed_keys_and_no_value(sshd, tmp_path, env_file, capsys):
     folder = deployed_as_declared(tmp_path, env_file)
-    edit_env(folder, "orchestrator", lambda env: [("LOG_LEVEL=debug-verbose-4411" if e.startswith("LOG_LEVEL=") else e) for e in env])
-    edit_env(folder, "feature-dev", lambda env: [e for e in env if not e.startswith("AGENT_NAME=")])
+    edit_env(folder, "orchestrator", lambda env: [("GUARDRAIL_ENFORCEMENT=debug-verbose-4411" if e.startswith("GUARDRAIL_ENFORCEMENT=") else e) for e in env])
+    edit_env(folder, "feature-dev", lambda env: [e for e in env if not e.startswith("RAG_SERVICE_URL=")])
     edit_env(folder, "code-review", lambda env: env + ["LEFTOVER_FLAG=zebra-7731"])
-    (box_of(folder, "orchestrator") / "secrets" / "linear_oauth_token").write_text("tok_rotated_by_hand_9c2e")
+    (box_of(folder, "gateway-mcp") / "secrets" / "linear_oauth_token").write_text("tok_rotated_by_hand_9c2e")
     # A generated password is not known offline: changing it is not reported, its absence would be.
     (box_of(folder, "postgres") / "secrets" / "db_password").write_text("generated-elsewhere-5d1f")
 
@@ -119,14 +119,14 @@ def test_changed_env_file_shows_exactly_the_changed_keys_and_no_value(sshd, tmp_
     assert code == 1, out
     reported = set(re.findall(r"^  ([+~-]) (env|file)\s+(\S+)", out, flags=re.M))
     assert reported == {
-        ("~", "env", "LOG_LEVEL"),
-        ("+", "env", "AGENT_NAME"),
+        ("~", "env", "GUARDRAIL_ENFORCEMENT"),
+        ("+", "env", "RAG_SERVICE_URL"),
         ("-", "env", "LEFTOVER_FLAG"),
         ("~", "file", "/run/secrets/linear_oauth_token"),
     }
-    assert re.search(r"^orchestrator:\n(  .*\n)*  ~ env  LOG_LEVEL", out, flags=re.M)
+    assert re.search(r"^orchestrator:\n(  .*\n)*  ~ env  GUARDRAIL_ENFORCEMENT", out, flags=re.M)
     for value in ("debug-verbose-4411", "zebra-7731", "tok_rotated_by_hand_9c2e", "generated-elsewhere-5d1f",
-                  secret_value("linearOauthToken"), "info", "feature-dev "):
+                  secret_value("linearOauthToken"), "observe", "http://rag-context"):
         assert value not in out
 
 

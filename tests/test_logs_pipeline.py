@@ -104,4 +104,4 @@ def test_a_log_shipper_without_loki_is_refused_with_file_key_and_fix(tmp_path):
     with pytest.raises(InputError) as error:
         load_inputs(config.config, "prod")
     (problem,) = error.value.problems
-    assert problem.key == "configs.alloy_config" and "no `loki` service" in problem.message
+    assert problem.key == "configs.alloy_config" and "no service receives a loki_yaml config" in problem.message

@@ -14,9 +14,9 @@ NEW_AGENT = {
     "role": "agent",
     "description": "Reviews changes for security issues.",
     "port": 8011,
-    "healthcheck": {"path": "/health"},
+    "healthcheck": {"path": "/health", "probe": "curl"},
     "readiness": {"path": "/ready"},
-    "metrics": {"path": "/metrics"},
+    "metrics": {"path": "/metrics", "yields": ["http", "python", "agent"]},
     "networks": ["app", "data"],
     # As every agent: it uses the event bus on `data` (a network is joined only by its users).
     "depends_on": {"redis": {"condition": "service_healthy"}},
@@ -50,12 +50,13 @@ def test_a_new_agent_gets_a_scrape_job_alerts_and_a_dashboard_row(shipped_plan, 
 
     jobs = {j["job_name"]: j for j in yaml.safe_load(_uploaded(plan, "prometheus", "prometheus.yml"))["scrape_configs"]}
     assert jobs["security-review"]["static_configs"] == [
-        {"targets": ["security-review:8011"], "labels": {"service": "security-review", "role": "agent"}}]
+        {"targets": ["security-review:8011"], "labels": {"service": "security-review", "role": "agent",
+                                                          "__devtools_yields": "http,python,agent"}}]
     assert len(jobs) == len(before_jobs) + 1
 
     alerts = _alerts(plan)["security-review"]
-    assert {"AgentDown", "HighErrorRate", "CriticalErrorRate", "SlowResponseTime", "LLMTokenUsageHigh",
-            "LLMInferenceFailures", "HighMemoryUsage", "HighCPUUsage", "ContainerRestarting"} == alerts
+    assert {"AgentDown", "HighErrorRate", "CriticalErrorRate", "SlowResponseTime",
+            "HighMemoryUsage", "HighCPUUsage", "ContainerRestarting"} == alerts
     memory_rule = next(r for g in yaml.safe_load(_uploaded(plan, "prometheus", ".rules.yml"))["groups"]
                        for r in g["rules"] if r["alert"] == "HighMemoryUsage" and r["labels"]["service"] == "security-review")
     assert str(512 * 1024**2) in memory_rule["expr"]  # against this service's own limit

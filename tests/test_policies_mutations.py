@@ -133,7 +133,7 @@ def test_publishing_postgres_fails_the_preview(catalog, tmp_path, capsys, policy
 @pytest.mark.parametrize("service, change, policy", [
     ("feature-dev", lambda i: i.pop("memory"), "container-memory-limit"),
     ("feature-dev", lambda i: i.pop("cpus"), "container-cpu-limit"),
-    ("langgraph", lambda i: i["envs"].append("DB_PASSWORD=changeme"), "no-hardcoded-credentials"),
+    ("state-persistence", lambda i: i["envs"].append("POSTGRES_PASSWORD=changeme"), "no-hardcoded-credentials"),
     ("rag-context", lambda i: i.__setitem__("image", "ghcr.io/appsmithery/dev-tools-rag-context:latest"), "image-pinned"),
     ("redis", lambda i: i.__setitem__("ports", [{"internal": 6379, "external": 6379, "ip": "0.0.0.0"}]), "no-published-ports"),
 ])

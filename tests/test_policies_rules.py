@@ -214,9 +214,9 @@ def test_secrets_as_files(shipped):
 
 def test_secret_file_variables_must_point_at_a_delivered_file(shipped):
     props = container(shipped)
-    props["uploads"] = [u for u in props["uploads"] if u["file"] != "/run/secrets/redis_password"]
+    props["uploads"] = [u for u in props["uploads"] if u["file"] != "/run/secrets/db_password"]
     assert check("secrets-as-files", CONTAINER, props) == [
-        "environment REDIS_PASSWORD_FILE points at /run/secrets/redis_password, which the container does not receive"]
+        "environment POSTGRES_PASSWORD_FILE points at /run/secrets/db_password, which the container does not receive"]
     props["volumes"].append({"hostPath": "/mnt/devtools-data/secrets", "containerPath": "/run/secrets", "readOnly": True})
     assert check("secrets-as-files", CONTAINER, props) == []
 
@@ -472,7 +472,8 @@ def test_network_segmentation(shipped):
     resources = _stack_with(shipped, "gateway-mcp", networksAdvanced=[edge_net, data_net])
     for r in resources:
         if r.name == "gateway-mcp":
-            r.props["labels"] = [{"label": "devtools.service", "value": "edge"}]
+            # Whatever it is called: the edge is the container with the edge role.
+            r.props["labels"] = [{"label": "devtools.service", "value": "front-door"}, {"label": "devtools.role", "value": "edge"}]
     assert [m for _, m in check_stack("network-segmentation", resources)] == ["the edge proxy joins the data network"]
     # The orchestrator (edge + app + data) is the application tier, allowed on both.
     assert check_stack("network-segmentation", shipped["stack"]) == []
@@ -486,11 +487,11 @@ def test_data_network_must_be_internal(shipped):
 
 def test_volumes_not_shared(shipped):
     volume = {"hostPath": "/mnt/devtools-data/postgres-data", "containerPath": "/var/lib/postgresql/data", "readOnly": False}
-    resources = _stack_with(shipped, "langgraph", volumes=[volume])
+    resources = _stack_with(shipped, "agent-registry", volumes=[volume])
     found = [m for _, m in check_stack("volumes-not-shared", resources) if "postgres-data" in m]
-    assert len(found) == 2 and all("shared by langgraph, postgres" in m for m in found)
+    assert len(found) == 2 and all("shared by agent-registry, postgres" in m for m in found)
     volume["readOnly"] = True  # the other reads only; postgres is still the only writer... and shares it
-    found = [m for _, m in check_stack("volumes-not-shared", _stack_with(shipped, "langgraph", volumes=[volume])) if "postgres-data" in m]
+    found = [m for _, m in check_stack("volumes-not-shared", _stack_with(shipped, "agent-registry", volumes=[volume])) if "postgres-data" in m]
     assert len(found) == 2
 
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, shipped_catalog
+from tests.conftest import ROOT, deployed_catalog
 
 
 def preview(*args: str) -> subprocess.CompletedProcess:
@@ -28,7 +28,7 @@ def test_json_lists_every_platform_service_as_a_container_plus_the_host(document
     for r in resources:
         assert set(r) == {"urn", "type", "name", "parent", "dependencies", "inputs"}
     containers = {r["name"] for r in resources if r["type"] == "docker:index/container:Container"}
-    assert containers == set(shipped_catalog()["services"])
+    assert containers == set(deployed_catalog().services)
     assert len(containers) >= 13
     types = {r["type"] for r in resources}
     assert {"digitalocean:index/droplet:Droplet", "digitalocean:index/vpc:Vpc", "digitalocean:index/firewall:Firewall",
@@ -78,3 +78,10 @@ def test_bad_input_exits_2_without_a_plan(tmp_path):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "services" in result.stderr and "fix:" in result.stderr
+
+
+def test_the_preview_says_once_what_the_stack_leaves_out():
+    result = preview()
+    assert result.returncode == 0, result.stderr
+    said = (result.stdout + result.stderr).count("omitted: langgraph (devtools:omitServices)")
+    assert said == 1

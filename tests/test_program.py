@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from pulumi.runtime import rpc
 
-from catalog.services import load_catalog
 from ops.engine import is_unknown
 from render.cloud_init import DATA_ROOT
-from tests.conftest import ROOT, run_plan
+from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
+from tests.conftest import deployed_catalog, run_plan
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
 NETWORK = "docker:index/network:Network"
 
-CATALOG = load_catalog(ROOT / "config" / "services.yaml")
+CATALOG = deployed_catalog()
 
 
 def test_host_resources_exist_once(shipped_plan):
@@ -80,8 +80,10 @@ def test_container_has_limits_restart_health_pinned_image_and_networks(shipped_p
     else:
         # A one-shot job runs to completion: it is attached to, not kept running.
         assert "healthcheck" not in inputs and inputs["mustRun"] is False and inputs["attach"] is True
-    tag = inputs["image"].rsplit(":", 1)[1]
-    assert tag and tag != "latest"
+    # Pinned: by digest (a build the program pushed) or by a version tag.
+    reference, _, digest = inputs["image"].partition("@")
+    tag = digest[:19] if digest else reference.rsplit(":", 1)[1]
+    assert tag and tag != "latest" and (not digest or digest.startswith("sha256:"))
     assert sorted(n["name"] for n in inputs["networksAdvanced"]) == sorted(f"devtools-{n}" for n in spec.networks)
     assert all(n["aliases"] == [name] for n in inputs["networksAdvanced"])
     assert inputs["logOpts"]["max-size"] and inputs["logOpts"]["max-file"]
@@ -97,20 +99,44 @@ def test_secrets_arrive_as_files_never_as_env_values(shipped_plan, name):
     inputs = shipped_plan.containers()[name].inputs
     envs = dict(e.split("=", 1) for e in inputs["envs"])
     for mount in spec.secret_mounts:
-        variable = mount.env or f"{mount.source.upper()}_FILE"
-        assert envs[variable] == f"/run/secrets/{mount.source}"
+        if mount.file_variable:
+            assert envs[mount.file_variable] == f"/run/secrets/{mount.source}"
+        for variable in mount.exports:
+            # Filled by the entrypoint wrapper inside the process, never set on the container.
+            assert variable not in envs
     if spec.secret_mounts:
         uploads = inputs["uploads"]
         assert rpc.is_rpc_secret(uploads), "uploads holding secrets must be Pulumi secrets"
-        files = {u["file"] for u in uploads["value"]}
-        assert {f"/run/secrets/{m.source}" for m in spec.secret_mounts} <= files
-    secret_values = {
-        u["content"] for r in shipped_plan.containers().values()
+        files = {u["file"]: u["content"] for u in uploads["value"]}
+        assert {f"/run/secrets/{m.source}" for m in spec.secret_mounts} <= set(files)
+    if spec.exported_secrets:
+        assert inputs["entrypoints"] == wrapper_entrypoint()
+        assert inputs["command"] == spec.command
+        script = files[WRAPPER_PATH]
+        for variable, secret in spec.exported_secrets:
+            assert f"export_secret {variable} /run/secrets/{secret}" in script
+
+
+def _secret_values(plan) -> set[str]:
+    values = {
+        u["content"] for r in plan.containers().values()
         if rpc.is_rpc_secret(r.inputs.get("uploads")) for u in r.inputs["uploads"]["value"]
         if u["file"].startswith("/run/secrets/")
     }
-    assert secret_values
-    assert not any(value in env for env in inputs["envs"] for value in secret_values)
+    # A derived secret (a URL carrying a password) holds its source: look for the sources too.
+    return values | {part for v in values for part in v.replace("@", ":").split(":") if len(part) >= 16}
+
+
+def test_no_secret_in_any_container_env_label_or_command(shipped_plan):
+    secret_values = _secret_values(shipped_plan)
+    assert len(secret_values) >= len([s for s in CATALOG.secrets if any(
+        m.source == s for svc in CATALOG.services.values() for m in svc.secret_mounts)])
+    for name, container in shipped_plan.containers().items():
+        inputs = container.inputs
+        visible = [*inputs.get("envs", []), *(inputs.get("command") or []), *(inputs.get("entrypoints") or []),
+                   *(f"{label['label']}={label['value']}" for label in inputs.get("labels", []))]
+        leaked = [v for v in secret_values for text in visible if v in text]
+        assert not leaked, f"{name} shows a secret in its configuration"
 
 
 def test_generated_secrets_come_from_random_passwords(shipped_plan):
@@ -146,7 +172,7 @@ def test_containers_replace_without_downtime(shipped_plan):
     for name, container in shipped_plan.containers().items():
         assert "name" not in container.inputs, name
     stateless = [name for name, spec in CATALOG.services.items() if not spec.ports and not spec.writes_state]
-    assert {"orchestrator", "gateway-mcp", "agent-registry"} <= set(stateless)
+    assert {"orchestrator", "rag-context", "agent-registry"} <= set(stateless)
     for name in stateless:
         assert shipped_plan.containers()[name].delete_before_replace is False, name
 
@@ -164,9 +190,9 @@ def test_volumes_live_on_the_block_volume(shipped_plan):
 
 
 def test_image_tag_override_from_stack_config(tmp_path):
-    plan = run_plan(overrides={"devtools:imageTags": '{"orchestrator": "0.2.1"}'})
-    assert plan.containers()["orchestrator"].inputs["image"].endswith("dev-tools-orchestrator:0.2.1")
-    assert plan.containers()["cicd"].inputs["image"].endswith(":0.2.0")
+    plan = run_plan(overrides={"devtools:imageTags": '{"grafana": "12.1.2"}'})
+    assert plan.containers()["grafana"].inputs["image"] == "grafana/grafana:12.1.2"
+    assert plan.containers()["loki"].inputs["image"] == CATALOG.services["loki"].image
 
 
 def test_first_preview_mode_leaves_computed_values_unknown():

@@ -46,7 +46,7 @@ def test_generated_secrets_are_replaced_by_their_engine_urn(by_name):
     first = procedure(ctx).steps[0].command
     assert f"--replace '{ctx.password_urn}' --target '{ctx.password_urn}'" in first
     clients = procedure(ctx).steps[2].command
-    for service in ("state-persistence", "agent-registry", "langgraph"):
+    for service in ("state-persistence", "agent-registry", "orchestrator"):
         assert f"$docker:index/container:Container::{service}'" in clients
     assert "::postgres'" not in clients
 
@@ -215,7 +215,8 @@ def test_redis_clients_roll_before_redis_drops_the_old_password(by_name):
     steps = procedure(ctx).steps
     roll, redeploy = steps[2].command, steps[3].command
     clients = [s for s in ctx.consumers if s != "redis"]
-    assert {"redis-exporter", "backup", "langgraph", "orchestrator"} <= set(clients)
+    # The agents read redis_url, derived from it: they roll with it.
+    assert {"redis-exporter", "backup", "orchestrator", "cicd"} <= set(clients)
     for service in clients:
         assert f"--target '{ctx.container_urns[service]}'" in roll, service
     assert f"'{ctx.container_urns['redis']}'" not in roll
@@ -251,3 +252,20 @@ def test_grafana_password_reaches_the_cli_on_stdin_only(by_name):
     reset = procedure(ctx).steps[1].command
     assert run_jq(reset, ctx.password_urn, "Grafana0New0Password") == "Grafana0New0Password\n"
     assert reset.rstrip("'").endswith("grafana cli admin reset-admin-password --password-from-stdin")
+
+
+def test_rotation_verify_edge_and_pack_name_no_service_or_secret_of_the_catalog():
+    """They read roles and fields from the catalog; a renamed service or secret needs no code change."""
+    from catalog.services import load_catalog
+
+    catalog = load_catalog(ROOT / "config" / "services.yaml")
+    # Words that are something else there: the backup program's `backup` subcommand, the `edge`
+    # role (and the edge network's default name), Traefik's `prometheus` metrics option.
+    not_names = {"ops/rotation.py": {"backup"}, "render/traefik.py": {"edge", "prometheus"},
+                 "policies/devtools_policy/docker.py": {"edge"}, "policies/devtools_policy/stack_rules.py": {"edge"}}
+    names = set(catalog.services) | set(catalog.secrets)
+    for module in ("ops/rotation.py", "ops/verify.py", "render/traefik.py", "policies/devtools_policy/docker.py",
+                   "policies/devtools_policy/stack_rules.py"):
+        text = (ROOT / module).read_text()
+        quoted = set(re.findall(r"[\"']([a-z][a-z0-9_-]+)[\"']", text)) - not_names.get(module, set())
+        assert not quoted & names, f"{module} names {sorted(quoted & names)}"

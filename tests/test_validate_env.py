@@ -26,6 +26,8 @@ SSH_KEYS='3b:16:bf:e4:8b:00:8b:b8:59:8c:a9:d3:f0:19:45:fa'
 export ADMIN_CIDRS=198.51.100.7/32, 203.0.113.0/28   # office and VPN
 SSO_CLIENT_ID=Ov23liDevtoolsProd01
 SSO_GITHUB_ORG=appsmithery
+CONTAINER_REGISTRY=appsmithery-devtools
+PLATFORM_GIT_SHA=b7cfbe38ca7b74c7ab7c96a2ccd139b38f6eb931
 LANGCHAIN_ENDPOINT=https://api.smith.langchain.com
 LOG_LEVEL=info
 """
@@ -131,6 +133,17 @@ config:
   devtools:adminCidrs: [198.51.100.7/32]
   devtools:ssoClientId: Ov23liDevtoolsProd01
   devtools:ssoGithubOrg: appsmithery
+  devtools:qdrantUrl: https://vectors.example.io:6333
+  devtools:linearOauthClientId: lin-client-3141
+  devtools:linearOauthRedirectUri: https://devtools.appsmithery.co/mcp/oauth/linear/callback
+  devtools:linearWebhookUri: https://devtools.appsmithery.co/mcp/webhooks/linear
+  devtools:linearApprovalHubIssueId: DEV-68
+  devtools:smtpHost: smtp.sendgrid.net
+  devtools:smtpUser: apikey
+  devtools:notificationEmailTo: approvals@appsmithery.co
+  devtools:notificationEmailFrom: devtools@appsmithery.co
+  devtools:containerRegistry: appsmithery-devtools
+  devtools:platformGitSha: b7cfbe38ca7b74c7ab7c96a2ccd139b38f6eb931
 """
 
 

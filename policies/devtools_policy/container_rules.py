@@ -198,8 +198,9 @@ def healthcheck(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]
 
 
 @policy("image-pinned", severity="medium",
-      description="Pin every image to a released version tag or a digest, never `latest` or no tag: the same "
-                  "preview must deploy the same software.",
+      description="Pin every image by digest or to one release, never a moving tag (no tag, `latest`, "
+                  "`<name>-latest`, or an official image's major or major.minor tag such as `redis:7-alpine` or "
+                  "`postgres:16`): the same preview must deploy the same software.",
       covers=("CIS 5.28 (partly)", "audit: image versioning"))
 @container_rule
 def image_pinned(_type: str, props: Mapping[str, Any], _config: Mapping[str, Any]) -> list[str]:

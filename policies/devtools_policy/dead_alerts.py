@@ -16,7 +16,7 @@ from typing import Any
 
 import promql_parser
 
-from .metric_sources import matches, produced_by
+from .metric_sources import YIELDS_LABEL, families_of_label, matches, produced_by
 from .prometheus_files import parse_yaml, prometheus_files
 
 
@@ -30,17 +30,17 @@ class DeadReference:
 
 
 def scrape_jobs(prometheus_config: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """job name -> the metric names and prefixes it yields, from a parsed prometheus.yml."""
+    """job name -> the metric names and prefixes it yields, from a parsed prometheus.yml.
+
+    What a job yields is what its targets' `__devtools_yields` label declares (the catalog's
+    `metrics.yields`); a target without it yields only the synthetic series.
+    """
     jobs: dict[str, tuple[str, ...]] = {}
     for job in prometheus_config.get("scrape_configs") or []:
         name = job["job_name"]
-        roles = {
-            (static.get("labels") or {}).get("role")
-            for static in job.get("static_configs") or [{}]
-        }
         produced: tuple[str, ...] = ()
-        for role in roles:
-            produced += produced_by(name, role)
+        for static in job.get("static_configs") or [{}]:
+            produced += produced_by(families_of_label((static.get("labels") or {}).get(YIELDS_LABEL)))
         jobs[name] = produced
     return jobs
 

@@ -18,7 +18,8 @@ NETWORK_LABEL = "devtools.network"
 # A one-shot job (migrations) runs to completion: no health check, no restart-forever.
 JOB_ROLE = "job"
 DATASTORE_ROLE = "datastore"
-EDGE_SERVICE = "edge"
+# The edge proxy is known by its role label, whatever the catalog calls it.
+EDGE_ROLE = "edge"
 SECRETS_DIR = "/run/secrets/"
 
 

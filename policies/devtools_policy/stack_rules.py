@@ -10,7 +10,7 @@ from typing import Any
 from .docker import (
     CONTAINER,
     DATASTORE_ROLE,
-    EDGE_SERVICE,
+    EDGE_ROLE,
     NETWORK,
     NETWORK_LABEL,
     host_mounts,
@@ -186,7 +186,7 @@ def network_segmentation(resources: Sequence[StackResource], config: Mapping[str
         name = service_name(c.props, c.name)
         if role(c.props) == DATASTORE_ROLE and edge_net in joined:
             found.append((c.urn, f"datastore {name} joins the {edge_net} network"))
-        if name == EDGE_SERVICE and data_net in joined:
+        if role(c.props) == EDGE_ROLE and data_net in joined:
             found.append((c.urn, f"the edge proxy joins the {data_net} network"))
     return found
 

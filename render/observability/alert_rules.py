@@ -14,7 +14,7 @@ from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.cloud_init import DATA_ROOT
-from render.observability.scrape import has_job, jobs_producing, produces
+from render.observability.scrape import job_yielding, jobs_producing, produces
 
 RUNBOOK = "docs/RUNBOOK.md"
 
@@ -26,14 +26,12 @@ LIMIT_SHARE = 0.90            # memory or CPU use against the catalog limit
 RESTARTS_IN_15M = 2
 DISK_FREE_RATIO = 0.10
 FILL_HORIZON_HOURS = 24
-INFERENCE_FAILURE_RATIO = 0.10
 BACKUP_MISSED_RUNS = 1        # as the backup container's health check: one failed run is tolerated
 BACKUP_SLACK_HOURS = 2        # runs drift by their own duration; a slow one must not page
 TLS_WARNING_DAYS = 14
 TLS_CRITICAL_DAYS = 3
 
 HTTP_METRIC = "http_requests_total"
-LLM_METRIC = "llm_tokens_total"
 DOWN_ALERT = {"agent": "AgentDown", "gateway": "MCPGatewayDown", "service": "ServiceDown",
               "datastore": "ServiceDown", "edge": "EdgeDown", "observability": "MonitoringTargetDown"}
 DOWN_SEVERITY = {"observability": "warning"}
@@ -41,6 +39,10 @@ BACKUP_METRIC = "devtools_backup_last_success_timestamp_seconds"
 START_METRIC = "process_start_time_seconds"
 TLS_METRIC = "traefik_tls_certs_not_after"
 HOST_MOUNTS = ("/", DATA_ROOT)
+# What finds each exporter: a metric only it yields (the catalog's `metrics.yields`), not its name.
+HOST_METRIC = "node_filesystem_avail_bytes"
+CONTAINER_METRIC = "container_memory_working_set_bytes"
+POSTGRES_UP, REDIS_UP = "pg_up", "redis_up"
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ def runbook_anchor(alert: str) -> str:
 
 def _http_rules(name: str) -> list[Rule]:
     sel = f'job="{name}"'
-    ratio = (f'sum(rate(http_requests_total{{{sel},status=~"5.."}}[5m]))'
+    # The instrumentator groups status codes ("2xx".."5xx"), so 5xx is matched as a whole.
+    ratio = (f'sum(rate(http_requests_total{{{sel},status="5xx"}}[5m]))'
              f" / sum(rate(http_requests_total{{{sel}}}[5m]))")
     labels = {"service": name}
     return [
@@ -94,26 +97,9 @@ def _http_rules(name: str) -> list[Rule]:
     ]
 
 
-def _llm_rules(name: str, settings: Settings) -> list[Rule]:
-    sel = f'job="{name}"'
-    labels = {"service": name}
-    return [
-        Rule("LLMTokenUsageHigh", f"sum(increase(llm_tokens_total{{{sel}}}[1h])) > {settings.llm_tokens_per_hour_alert}",
-             "warning", f"{name}: LLM token use above {settings.llm_tokens_per_hour_alert} per hour",
-             f"{name} used {{{{ $value | humanize }}}} tokens in the last hour (budget: devtools:llmTokensPerHourAlert).",
-             "15m", labels),
-        Rule("LLMInferenceFailures",
-             f"sum(rate(llm_inference_failures_total{{{sel}}}[10m])) / sum(rate(llm_inference_requests_total{{{sel}}}[10m]))"
-             f" > {INFERENCE_FAILURE_RATIO}",
-             "warning", f"{name}: more than {INFERENCE_FAILURE_RATIO:.0%} of LLM calls fail",
-             f"{{{{ $value | humanizePercentage }}}} of {name}'s inference calls failed over 10 minutes.",
-             "10m", labels),
-    ]
-
-
-def _container_rules(name: str, spec: Service) -> list[Rule]:
+def _container_rules(name: str, spec: Service, containers_job: str) -> list[Rule]:
     """Use against the limits the catalog gives this service (cAdvisor sees its containers by label)."""
-    sel = f'job="cadvisor",container_label_devtools_service="{name}"'
+    sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
     limits = spec.deploy.resources.limits
     labels = {"service": name, "scope": "container"}
     return [
@@ -140,10 +126,9 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
                           {"service": name}))
         if produces(catalog, name, HTTP_METRIC):
             rules += _http_rules(name)
-        if produces(catalog, name, LLM_METRIC):
-            rules += _llm_rules(name, settings)
-    if spec.long_running and has_job(catalog, "cadvisor"):
-        rules += _container_rules(name, spec)
+    containers_job = job_yielding(catalog, CONTAINER_METRIC)
+    if spec.long_running and containers_job:
+        rules += _container_rules(name, spec, containers_job)
     return rules
 
 
@@ -164,32 +149,39 @@ def _backup_rule(job: str, settings: Settings) -> Rule:
                 "or since the backup program started if it has none).", "10m", {"service": job})
 
 
+def watched(catalog: Catalog, exporter: str) -> str:
+    """The datastore an exporter watches: the one it depends on (itself when it depends on none)."""
+    stores = [d for d in catalog.services[exporter].dependencies if catalog.services.get(d) and catalog.services[d].role == "datastore"]
+    return stores[0] if stores else exporter
+
+
 def platform_rules(catalog: Catalog, settings: Settings) -> list[Rule]:
     rules: list[Rule] = []
-    if has_job(catalog, "node-exporter"):
+    host_job = job_yielding(catalog, HOST_METRIC)
+    if host_job:
         mounts = "|".join(HOST_MOUNTS)
-        fs = f'job="node-exporter",mountpoint=~"{mounts}"'
+        fs = f'job="{host_job}",mountpoint=~"{mounts}"'
         host = {"service": "host", "scope": "host"}
         rules += [
-            Rule("HostDown", 'up{job="node-exporter"} == 0', "critical", "The droplet's metrics are gone",
+            Rule("HostDown", f'up{{job="{host_job}"}} == 0', "critical", "The droplet's metrics are gone",
                  "Prometheus cannot reach the node exporter: the host is overloaded or failing. "
                  "Per-container alerts are silenced while this fires.", "2m", host),
             Rule("LowDiskSpace", f"node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}} < {DISK_FREE_RATIO}",
                  "critical", "Less than 10% disk space left on {{ $labels.mountpoint }}",
                  "{{ $labels.mountpoint }} has {{ $value | humanizePercentage }} free.", "5m", host),
             Rule("VolumeFillingUp",
-                 f'predict_linear(node_filesystem_avail_bytes{{job="node-exporter",mountpoint="{DATA_ROOT}"}}[6h], '
+                 f'predict_linear(node_filesystem_avail_bytes{{job="{host_job}",mountpoint="{DATA_ROOT}"}}[6h], '
                  f"{FILL_HORIZON_HOURS} * 3600) < 0",
                  "warning", f"The data volume will be full within {FILL_HORIZON_HOURS} hours",
                  f"At the rate of the last 6 hours, {DATA_ROOT} runs out of space within {FILL_HORIZON_HOURS} hours.",
                  "30m", host),
         ]
-    if has_job(catalog, "postgres-exporter"):
-        rules.append(Rule("PostgresDown", 'pg_up{job="postgres-exporter"} == 0', "critical", "Postgres is down",
-                          "The Postgres exporter cannot connect to Postgres.", "1m", {"service": "postgres"}))
-    if has_job(catalog, "redis-exporter"):
-        rules.append(Rule("RedisDown", 'redis_up{job="redis-exporter"} == 0', "critical", "Redis is down",
-                          "The Redis exporter cannot connect to Redis: the event bus is gone.", "1m", {"service": "redis"}))
+    if job := job_yielding(catalog, POSTGRES_UP):
+        rules.append(Rule("PostgresDown", f'{POSTGRES_UP}{{job="{job}"}} == 0', "critical", "Postgres is down",
+                          "The Postgres exporter cannot connect to Postgres.", "1m", {"service": watched(catalog, job)}))
+    if job := job_yielding(catalog, REDIS_UP):
+        rules.append(Rule("RedisDown", f'{REDIS_UP}{{job="{job}"}} == 0', "critical", "Redis is down",
+                          "The Redis exporter cannot connect to Redis: the event bus is gone.", "1m", {"service": watched(catalog, job)}))
     rules += [_backup_rule(job.job, settings) for job in jobs_producing(catalog, BACKUP_METRIC)]
     for job in jobs_producing(catalog, TLS_METRIC):
         sel = f'job="{job.job}"'

@@ -11,8 +11,9 @@ from catalog.model import dump_yaml
 from catalog.services import Catalog, Service, secret_path
 from catalog.settings import Settings
 
-SLACK_SECRET = "alert_slack_webhook_url"
-SMTP_SECRET = "alert_smtp_password"
+# Which mounted secret is which credential: the variable the catalog names its file by.
+SLACK_FILE_VARIABLE = "ALERT_SLACK_WEBHOOK_URL_FILE"
+SMTP_FILE_VARIABLE = "ALERT_SMTP_PASSWORD_FILE"
 CRITICAL, WARNING = "critical", "warning"
 
 
@@ -32,17 +33,17 @@ def _receivers(settings: Settings) -> list[dict]:
 
 
 def alertmanager_config(service: Service, settings: Settings) -> dict:
-    mounted = {m.source for m in service.secret_mounts}
+    mounted = {m.file_variable: m.source for m in service.secret_mounts if m.file_variable}
     global_: dict = {"resolve_timeout": "5m"}
-    if SLACK_SECRET in mounted:
-        global_["slack_api_url_file"] = secret_path(SLACK_SECRET)
+    if SLACK_FILE_VARIABLE in mounted:
+        global_["slack_api_url_file"] = secret_path(mounted[SLACK_FILE_VARIABLE])
     if settings.alert_email:
         global_.update({"smtp_smarthost": settings.alert_smtp_smarthost, "smtp_from": settings.alert_email_from,
                         "smtp_require_tls": True})
         if settings.alert_smtp_username:
             global_["smtp_auth_username"] = settings.alert_smtp_username
-        if SMTP_SECRET in mounted:
-            global_["smtp_auth_password_file"] = secret_path(SMTP_SECRET)
+        if SMTP_FILE_VARIABLE in mounted:
+            global_["smtp_auth_password_file"] = secret_path(mounted[SMTP_FILE_VARIABLE])
     return {
         "global": global_,
         "route": {

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
+from render.observability.scrape import LOKI_RENDERER, receiving
 
 DOCKER_SOCKET = "/var/run/docker.sock"
-LOKI = "loki"
 RENDERER = "alloy_config"
 LABELS = {"service": "devtools_service", "role": "devtools_role", "version": "devtools_version"}
 
@@ -22,7 +22,8 @@ def _quote(text: str) -> str:
 
 def render_alloy_config(catalog: Catalog, service: Service, settings: Settings) -> str:
     # load_inputs refuses a catalog with the log shipper and no Loki (observability_problems).
-    push_url = f"http://{LOKI}:{catalog.services[LOKI].port}/loki/api/v1/push"
+    loki, spec = receiving(catalog, LOKI_RENDERER)  # observability_problems made sure it exists
+    push_url = f"http://{loki}:{spec.port}/loki/api/v1/push"
     relabels = "\n".join(
         f"  rule {{\n    source_labels = [{_quote('__meta_docker_container_label_' + source)}]\n"
         f"    target_label  = {_quote(target)}\n  }}"

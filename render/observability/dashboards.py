@@ -12,9 +12,9 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.cloud_init import DATA_ROOT
-from render.observability.alert_rules import HTTP_METRIC
+from render.observability.alert_rules import CONTAINER_METRIC, HOST_METRIC, HTTP_METRIC, POSTGRES_UP, REDIS_UP, watched
 from render.observability.grafana import PROMETHEUS_UID
-from render.observability.scrape import has_job, produces
+from render.observability.scrape import job_yielding, produces
 
 DASHBOARD_UID = "devtools-platform"
 PROM = DataSourceRef(type_val="prometheus", uid=PROMETHEUS_UID)
@@ -38,25 +38,25 @@ def _stat(title: str, expr: str, legend: str, unit: str = "none", width: int = 4
 def _overview(builder: dash.Dashboard, catalog: Catalog) -> dash.Dashboard:
     builder = builder.with_row(dash.Row("Overview")).with_panel(
         _timeseries("Targets up (1 = up)", "none", _query("up", "{{job}}"), width=12))
-    if has_job(catalog, "node-exporter"):
-        fs = f'job="node-exporter",mountpoint="{DATA_ROOT}"'
+    if host := job_yielding(catalog, HOST_METRIC):
+        fs = f'job="{host}",mountpoint="{DATA_ROOT}"'
         builder = builder.with_panel(_timeseries(
             "Host CPU and memory in use", "percentunit",
-            _query('1 - avg(rate(node_cpu_seconds_total{job="node-exporter",mode="idle"}[5m]))', "CPU"),
-            _query('1 - node_memory_MemAvailable_bytes{job="node-exporter"} / node_memory_MemTotal_bytes{job="node-exporter"}',
+            _query(f'1 - avg(rate(node_cpu_seconds_total{{job="{host}",mode="idle"}}[5m]))', "CPU"),
+            _query(f'1 - node_memory_MemAvailable_bytes{{job="{host}"}} / node_memory_MemTotal_bytes{{job="{host}"}}',
                    "memory", "B"), width=6)).with_panel(_timeseries(
             "Data volume free", "percentunit",
             _query(f"node_filesystem_avail_bytes{{{fs}}} / node_filesystem_size_bytes{{{fs}}}", "free"), width=6))
-    if has_job(catalog, "postgres-exporter"):
-        builder = builder.with_panel(_stat("Postgres up", 'pg_up{job="postgres-exporter"}', "postgres")).with_panel(
+    if pg := job_yielding(catalog, POSTGRES_UP):
+        builder = builder.with_panel(_stat("Postgres up", f'{POSTGRES_UP}{{job="{pg}"}}', watched(catalog, pg))).with_panel(
             _timeseries("Postgres connections", "none",
-                        _query('sum by (datname) (pg_stat_database_numbackends{job="postgres-exporter"})', "{{datname}}"),
+                        _query(f'sum by (datname) (pg_stat_database_numbackends{{job="{pg}"}})', "{{datname}}"),
                         width=8))
-    if has_job(catalog, "redis-exporter"):
-        builder = builder.with_panel(_stat("Redis up", 'redis_up{job="redis-exporter"}', "redis")).with_panel(
+    if rd := job_yielding(catalog, REDIS_UP):
+        builder = builder.with_panel(_stat("Redis up", f'{REDIS_UP}{{job="{rd}"}}', watched(catalog, rd))).with_panel(
             _timeseries("Redis memory and clients", "bytes",
-                        _query('redis_memory_used_bytes{job="redis-exporter"}', "memory used"),
-                        _query('redis_connected_clients{job="redis-exporter"}', "clients", "B"), width=8))
+                        _query(f'redis_memory_used_bytes{{job="{rd}"}}', "memory used"),
+                        _query(f'redis_connected_clients{{job="{rd}"}}', "clients", "B"), width=8))
     return builder
 
 
@@ -73,10 +73,10 @@ def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Ser
             _query(f"histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{{{job}}}[5m])))", "p95"),
             width=5)).with_panel(_timeseries(
             "Error rate (5xx)", "percentunit",
-            _query(f'sum(rate(http_requests_total{{{job},status=~"5.."}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
+            _query(f'sum(rate(http_requests_total{{{job},status="5xx"}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
                    "errors"), width=5))
-    if has_job(catalog, "cadvisor"):
-        sel = f'job="cadvisor",container_label_devtools_service="{name}"'
+    if containers_job := job_yielding(catalog, CONTAINER_METRIC):
+        sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
         builder = builder.with_panel(_timeseries(
             "Memory against limit", "bytes",
             _query(f"max(container_memory_working_set_bytes{{{sel}}})", "working set"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
+from render.observability.scrape import LOKI_RENDERER, PROMETHEUS_RENDERER, receiving
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
 PROMETHEUS_UID = "prometheus"
@@ -38,13 +39,13 @@ def render_grafana_ini(catalog: Catalog, service: Service, settings: Settings) -
 
 def datasources(catalog: Catalog) -> dict:
     sources = []
-    if "prometheus" in catalog.services:
+    if prometheus := receiving(catalog, PROMETHEUS_RENDERER):
         sources.append({"name": "Prometheus", "type": "prometheus", "uid": PROMETHEUS_UID, "access": "proxy",
-                        "url": f"http://prometheus:{catalog.services['prometheus'].port}", "isDefault": True,
+                        "url": f"http://{prometheus[0]}:{prometheus[1].port}", "isDefault": True,
                         "editable": False})
-    if "loki" in catalog.services:
+    if loki := receiving(catalog, LOKI_RENDERER):
         sources.append({"name": "Loki", "type": "loki", "uid": LOKI_UID, "access": "proxy",
-                        "url": f"http://loki:{catalog.services['loki'].port}", "editable": False})
+                        "url": f"http://{loki[0]}:{loki[1].port}", "editable": False})
     return {"apiVersion": 1, "datasources": sources}
 
 

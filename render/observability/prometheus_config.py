@@ -8,11 +8,17 @@ from catalog.errors import Problem
 from catalog.model import dump_yaml
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
-from render.observability.scrape import EVALUATION_INTERVAL, SCRAPE_INTERVAL, scrape_jobs
+from policies.devtools_policy.metric_sources import YIELDS_LABEL
+from render.observability.scrape import (
+    ALERTMANAGER_RENDERER,
+    EVALUATION_INTERVAL,
+    SCRAPE_INTERVAL,
+    receiving,
+    scrape_jobs,
+)
 
 HEADER = "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.\n"
 RULES_RENDERER = "prometheus_rules"
-ALERTMANAGER = "alertmanager"
 # The block volume also holds Postgres, Redis, Loki, Grafana and backups: Prometheus gets a quarter.
 RETENTION_SHARE_OF_VOLUME = 0.25
 RETENTION_SIZE_FLAG = re.compile(r"^--storage\.tsdb\.retention\.size=(\d+)GB$")
@@ -32,14 +38,16 @@ def prometheus_config(catalog: Catalog, prometheus: Service, settings: Settings)
         },
         "rule_files": rule_file_paths(catalog, prometheus),
     }
-    if ALERTMANAGER in catalog.services:
-        target = f"{ALERTMANAGER}:{catalog.services[ALERTMANAGER].port}"
+    if found := receiving(catalog, ALERTMANAGER_RENDERER):
+        target = f"{found[0]}:{found[1].port}"
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [target]}]}]}
     config["scrape_configs"] = [
         {
             "job_name": job.job,
             "metrics_path": job.path,
-            "static_configs": [{"targets": [job.target], "labels": {"service": job.job, "role": job.role}}],
+            # The `__` label is dropped after relabelling: it tells the no-dead-alert check what the job yields.
+            "static_configs": [{"targets": [job.target], "labels": {"service": job.job, "role": job.role,
+                                                                     YIELDS_LABEL: ",".join(job.yields)}}],
         }
         for job in scrape_jobs(catalog)
     ]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from catalog.services import Catalog
+from catalog.services import Catalog, Service
 from policies.devtools_policy.metric_sources import matches, produced_by
 
+PROMETHEUS_RENDERER, ALERTMANAGER_RENDERER, LOKI_RENDERER = "prometheus_yml", "alertmanager_yml", "loki_yaml"
 SCRAPE_INTERVAL = "15s"
 EVALUATION_INTERVAL = "15s"
 
@@ -17,6 +18,7 @@ class ScrapeJob:
     role: str
     target: str       # host:port on the service's network alias
     path: str
+    yields: tuple[str, ...] = ()  # metric families (catalog `metrics.yields`)
 
 
 def job_of(catalog: Catalog, name: str) -> ScrapeJob | None:
@@ -27,7 +29,8 @@ def job_of(catalog: Catalog, name: str) -> ScrapeJob | None:
     port = svc.metrics.port or svc.port
     if port is None:
         return None  # cross_check reports a metrics endpoint without a port
-    return ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path)
+    return ScrapeJob(job=name, role=svc.role, target=f"{name}:{port}", path=svc.metrics.path,
+                     yields=tuple(svc.metrics.yields))
 
 
 def scrape_jobs(catalog: Catalog) -> list[ScrapeJob]:
@@ -38,12 +41,17 @@ def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
     return [job for job in scrape_jobs(catalog) if job.role in roles]
 
 
-def has_job(catalog: Catalog, name: str) -> bool:
-    return job_of(catalog, name) is not None
+def receiving(catalog: Catalog, renderer: str) -> tuple[str, Service] | None:
+    """The service that receives the config file `renderer` renders: Prometheus is the one given
+    prometheus.yml, Loki the one given loki.yaml, whatever the catalog calls them."""
+    return next(((name, svc) for name, svc in catalog.services.items()
+                 if any(catalog.configs[m.source].renderer == renderer for m in svc.configs if m.source in catalog.configs)), None)
 
 
-def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[ScrapeJob]:
+def unreachable_jobs(catalog: Catalog, scraper: str | None = None) -> list[ScrapeJob]:
     """Scrape targets that share no network with Prometheus, so their job would always be down."""
+    found = receiving(catalog, PROMETHEUS_RENDERER)
+    scraper = scraper or (found[0] if found else None)
     if scraper not in catalog.services:
         return []
     networks = set(catalog.services[scraper].networks)
@@ -53,7 +61,12 @@ def unreachable_jobs(catalog: Catalog, scraper: str = "prometheus") -> list[Scra
 
 def jobs_producing(catalog: Catalog, metric: str) -> list[ScrapeJob]:
     """The scrape jobs whose target exposes `metric` (per the metric sources table)."""
-    return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.job, job.role))]
+    return [job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.yields))]
+
+
+def job_yielding(catalog: Catalog, metric: str) -> str | None:
+    """The first scrape job whose target exposes `metric`: how a rule finds the host's or a datastore's exporter."""
+    return next((job.job for job in scrape_jobs(catalog) if matches(metric, produced_by(job.yields))), None)
 
 
 def produces(catalog: Catalog, service: str, metric: str) -> bool:
@@ -63,4 +76,4 @@ def produces(catalog: Catalog, service: str, metric: str) -> bool:
     ask this for each service, and a scan would make rendering quadratic in the catalog.
     """
     job = job_of(catalog, service)
-    return job is not None and matches(metric, produced_by(job.job, job.role))
+    return job is not None and matches(metric, produced_by(job.yields))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -11,6 +12,10 @@ from catalog.services import Healthcheck, Service, secret_path
 from catalog.settings import Settings
 from catalog.units import megabytes
 from render.cloud_init import DATA_ROOT
+from render.environment import resolved_environment
+from render.probes import probe_argv
+from render.registry import RENDERERS
+from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
 from targets.sdk import provider_sdk
 
 # Only the resource modules this file uses (targets/sdk.py says why).
@@ -19,11 +24,15 @@ docker = provider_sdk("pulumi_docker", "container")
 
 def secret_env(spec: Service) -> dict[str, str]:
     """`*_FILE` variables pointing at each secret file: the value itself never enters the environment."""
-    return {(m.env or f"{m.source.upper()}_FILE"): secret_path(m.source) for m in spec.secret_mounts}
+    return {m.file_variable: secret_path(m.source) for m in spec.secret_mounts if m.file_variable}
 
 
-def pinned_image(name: str, spec: Service, settings: Settings) -> str:
-    """The catalog image, with the stack's tag override applied (`imageTags` in stack config)."""
+def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
+    """What the container runs: a built service's pinned reference from the registry, or the
+    catalog image with the stack's tag override applied (`imageTags` in stack config)."""
+    if spec.build is not None:
+        return wiring.images[name]
+    settings = wiring.settings
     tag = settings.image_tags.get(name)
     if tag is None or "@sha256:" in spec.image:
         return spec.image
@@ -44,7 +53,8 @@ def _docker_duration(seconds: float) -> str:
 def healthcheck_test(check: Healthcheck, port: int | None) -> list[str]:
     if check.test is not None:
         return list(check.test)
-    return ["CMD", "curl", "-fsS", "--max-time", f"{check.timeout:g}", f"http://127.0.0.1:{port}{check.path}"]
+    assert check.probe is not None and port is not None  # the catalog model requires both for a path
+    return ["CMD", *probe_argv(check.probe, port, check.path, check.timeout)]
 
 
 def healthy_within(check: Healthcheck) -> int:
@@ -60,6 +70,7 @@ class Wiring:
     networks: dict[str, docker.Network]
     secrets: dict[str, pulumi.Output[str]]
     settings: Settings
+    images: Mapping[str, pulumi.Input[str]]  # built services' pinned references (targets/registry.py)
 
 
 class ServiceContainer(pulumi.ComponentResource):
@@ -67,7 +78,7 @@ class ServiceContainer(pulumi.ComponentResource):
                  depends_on: list[pulumi.Resource], opts: pulumi.ResourceOptions | None = None):
         super().__init__("devtools:service:Service", name, None, opts)
         settings = wiring.settings
-        image = pinned_image(name, spec, settings)
+        image = pinned_image(name, spec, wiring)
         limits, reservations = spec.deploy.resources.limits, spec.deploy.resources.reservations
         check = spec.healthcheck
 
@@ -80,12 +91,18 @@ class ServiceContainer(pulumi.ComponentResource):
             docker.ContainerUploadArgs(file=secret_path(m.source), content=wiring.secrets[m.source], permissions="0444")
             for m in spec.secret_mounts
         ]
-        environment = {**spec.environment, **secret_env(spec)}
+        entrypoint = spec.entrypoint
+        if spec.exported_secrets:
+            # The wrapper fills the plain variables from the files, then execs the catalog's command.
+            uploads.append(docker.ContainerUploadArgs(
+                file=WRAPPER_PATH, content=RENDERERS["secrets_wrapper"](spec, settings), permissions="0555"))
+            entrypoint = wrapper_entrypoint()
+        environment = {**resolved_environment(spec, settings), **secret_env(spec)}
 
         self.container = docker.Container(
             name,
             image=image,
-            entrypoints=spec.entrypoint,
+            entrypoints=entrypoint,
             command=spec.command,
             envs=[f"{key}={value}" for key, value in environment.items()],
             uploads=uploads,
@@ -136,7 +153,7 @@ class ServiceContainer(pulumi.ComponentResource):
                 for label, value in (
                     ("devtools.service", name),
                     ("devtools.role", spec.role),
-                    ("devtools.version", image_version(image)),
+                    ("devtools.version", pulumi.Output.from_input(image).apply(image_version)),
                     ("devtools.stack", pulumi.get_stack()),
                 )
             ],

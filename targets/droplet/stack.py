@@ -11,6 +11,7 @@ from targets.backup_storage import BackupStorage
 from targets.droplet.host import SSH_USER, Host
 from targets.droplet.networks import Networks
 from targets.droplet.service import ServiceContainer, Wiring
+from targets.registry import Registry
 from targets.sdk import provider_sdk
 from targets.secrets import Secrets
 
@@ -43,16 +44,19 @@ class DevToolsStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         self.host = Host("host", settings, opts=child, public_ports=published_ports(catalog))
+        self.registry = Registry("registry", catalog, settings, opts=child)
         self.docker = docker.Provider(
             "droplet-docker",
             host=self.host.address.apply(lambda ip: f"ssh://{SSH_USER}@{ip}"),
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"],
+            # Pulls from the stack's registry with its read-only credential.
+            registry_auth=[self.registry.pull_auth] if self.registry.pull_auth else None,
             # No Docker call before cloud-init has installed and started the engine.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.host.docker_ready]),
         )
         self.networks = Networks("net", catalog, self.docker, opts=child)
         self.secrets = Secrets("secrets", catalog, opts=child)
-        wiring = Wiring(self.docker, self.networks.by_name, self.secrets.values, settings)
+        wiring = Wiring(self.docker, self.networks.by_name, self.secrets.values, settings, self.registry.images)
 
         self.services: dict[str, ServiceContainer] = {}
         for svc_name in start_order(catalog):

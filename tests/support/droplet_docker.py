@@ -5,12 +5,14 @@ Usage: droplet_docker.py STATE_FOLDER <docker arguments>. The folder holds
     containers/<id>/config.json   {"Image": ..., "Env": [...], "Labels": {...}}
     containers/<id>/secrets/...   the files under /run/secrets in that container
     images/<image, / and : as _>.json   {"Env": [...]}
-Calls answered as Docker answers them: `ps -q --filter label=K=V`, `inspect ID...` (JSON),
-`image inspect IMAGE...` (JSON), `cp ID:/run/secrets -` (a tar stream).
+Calls answered as Docker answers them: `ps -q --filter label=K=V`, `inspect ID...` (JSON, with
+the container's image ID), `image inspect IMAGE-ID...` (JSON; an image pulled by digest has no
+RepoTags, as in Docker), `cp ID:/run/secrets -` (a tar stream).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import sys
@@ -18,11 +20,17 @@ import tarfile
 from pathlib import Path
 
 
+def image_id(reference: str) -> str:
+    return "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+
+
 def main(state: Path, args: list[str]) -> int:
     boxes = {d.name: d for d in sorted((state / "containers").iterdir())}
 
     def config(cid: str) -> dict:
         return json.loads((boxes[cid] / "config.json").read_text())
+
+    references = {image_id(config(cid)["Image"]): config(cid)["Image"] for cid in boxes}
 
     if args[:2] == ["ps", "-q"]:
         key, _, value = args[args.index("--filter") + 1].removeprefix("label=").partition("=")
@@ -33,14 +41,16 @@ def main(state: Path, args: list[str]) -> int:
         if missing:
             print(f"Error: No such object: {missing[0]}", file=sys.stderr)
             return 1
-        print(json.dumps([{"Id": cid, "Config": config(cid)} for cid in args[1:]]))
+        print(json.dumps([{"Id": cid, "Image": image_id(config(cid)["Image"]), "Config": config(cid)} for cid in args[1:]]))
         return 0
     if args[:2] == ["image", "inspect"]:
         found, code = [], 0
         for image in args[2:]:
-            path = state / "images" / (image.replace("/", "_").replace(":", "_") + ".json")
-            if path.exists():
-                found.append({"RepoTags": [image], "Config": json.loads(path.read_text())})
+            reference = references.get(image, "")
+            path = state / "images" / (reference.replace("/", "_").replace(":", "_") + ".json")
+            if reference and path.exists():
+                found.append({"Id": image, "RepoTags": [] if "@" in reference else [reference],
+                              "Config": json.loads(path.read_text())})
             else:
                 print(f"Error: No such image: {image}", file=sys.stderr)
                 code = 1

@@ -1,23 +1,27 @@
-"""The recovery drill: back up, destroy, restore, compare, against real PostgreSQL and Redis.
+"""`python -m ops drill`: back up, destroy, restore, compare, against real PostgreSQL and Redis.
 
-    python -m tests.dr_drill            start its own servers, run, print figures, update docs/DR.md
+    python -m ops drill                      start its own servers, run, print the figures
+    python -m ops drill --write docs/DR.md   ... and put them between the drill markers of that file
 
 It plays a droplet's life: the platform's schema (the migrate job's runner), the catalog's
 agents in the registry, and writers streaming rows into Postgres and events into Redis. While
-they write, the backup program (ops/datastore_backup.py, the file the backup container runs)
-ships a backup set to an S3-compatible server standing in for Spaces (moto, on 127.0.0.1).
+they write, the backup program (images/backup/datastore_backup.py, the file the backup image
+runs) ships a backup set to an S3-compatible server standing in for Spaces (moto, on 127.0.0.1).
 Then the disaster: the database is dropped, Redis is killed and its data directory deleted.
 A fresh droplet comes up (empty Redis, migrations applied to an empty database) and the same
 program restores the newest set; a small supervisor restarts Redis when it exits, as Docker's
 restart policy does. The restored state is compared with what was there, and the figures are
-printed and written between the markers in docs/DR.md.
+printed (and written where `--write` says).
+
+It runs the local servers of the test suite (tests/servers.py: Debian's PostgreSQL and
+redis-server, moto), so it needs what `scripts/setup-system` and `scripts/setup --dev` install;
+those are imported when the drill runs, so the other commands never need them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -27,22 +31,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tests.resp import Resp
-from tests.servers import (
-    ROOT,
-    PostgresServer,
-    RedisServer,
-    free_port,
-    redis_config_for_test,
-    render_config,
-    running_postgres,
-    running_s3,
-    shipped_catalog_and_settings,
-)
+from catalog.model import PROGRAM_DIR
+from render.backup_conf import BACKUP_SCRIPT as BACKUP_PROGRAM
 
-BACKUP_PROGRAM = ROOT / "ops" / "datastore_backup.py"
-DR_DOC = ROOT / "docs" / "DR.md"
+if TYPE_CHECKING:
+    from tests.servers import PostgresServer, RedisServer
+
+MIGRATE_RUNNER = PROGRAM_DIR / "config" / "migrations" / "migrate.sh"
 BEGIN_MARK = "<!-- drill:begin -->"
 END_MARK = "<!-- drill:end -->"
 DATABASE = "drill"
@@ -96,8 +93,8 @@ class Writers:
             while not self.stop.is_set():
                 # Each statement commits on its own; the echo after it is the acknowledgement.
                 psql.stdin.write(
-                    f"INSERT INTO workflow_state (workflow_id, workflow_type, state) VALUES "
-                    f"('drill-{n}', 'drill', jsonb_build_object('n', {n}, 'at', extract(epoch FROM clock_timestamp())));\n"
+                    f"INSERT INTO tasks (task_id, type, status, payload) VALUES "
+                    f"('drill-{n}', 'drill', 'done', jsonb_build_object('n', {n}, 'at', extract(epoch FROM clock_timestamp())));\n"
                     f"SELECT {n};\n")
                 psql.stdin.flush()
                 assert psql.stdout.readline().strip() == str(n)
@@ -109,6 +106,8 @@ class Writers:
             psql.wait(10)
 
     def _redis(self) -> None:
+        from tests.resp import Resp
+
         client = Resp(self.redis.port, self.redis.password)
         n = 0
         while not self.stop.is_set():
@@ -145,6 +144,8 @@ class RestartPolicy:
 
 def backup_env(pg: PostgresServer, redis: RedisServer, base: Path, endpoint: str) -> dict[str, str]:
     """The backup container's environment, with this drill's servers, files and S3 endpoint."""
+    from tests.servers import render_config
+
     config = json.loads(render_config("backup", "backup_conf"))  # the program's own rendering
     # Spaces -> the local S3 stand-in, which knows AWS's region names only.
     config.update(endpoint=endpoint, bucket=BUCKET, region=S3_REGION)
@@ -172,30 +173,36 @@ def run_program(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def migrate(pg: PostgresServer, base: Path) -> None:
+    from tests.servers import render_config
+
     script = base / "migrations.sql"
     script.write_text(render_config("migrate", "migrations"))
-    subprocess.run(["sh", str(ROOT / "config" / "migrations" / "migrate.sh")], check=True, capture_output=True,
+    subprocess.run(["sh", str(MIGRATE_RUNNER)], check=True, capture_output=True,
                    env={**pg.env(DATABASE), "MIGRATIONS_FILE": str(script)})
 
 
 def register_agents(pg: PostgresServer) -> list[str]:
+    from tests.servers import shipped_catalog_and_settings
+
     catalog, _ = shipped_catalog_and_settings()
     agents = [name for name, svc in catalog.services.items() if svc.role == "agent"]
     values = ", ".join(
-        f"('{name}', '{name}', 'http://{name}:{catalog.services[name].port}', 'healthy', '[\"{name}\"]')" for name in agents
+        f"('{name}', '{name}', 'http://{name}:{catalog.services[name].port}', 'active', '[\"{name}\"]')" for name in agents
     )
-    pg.query(f"INSERT INTO agent_registry (agent_id, name, base_url, status, capabilities) VALUES {values}", DATABASE)
+    pg.query(f"INSERT INTO agent_registry (agent_id, agent_name, base_url, status, capabilities) VALUES {values}", DATABASE)
     return agents
 
 
 STATIC_QUERY = (
     "SELECT md5(string_agg(t, '|' ORDER BY t)) FROM ("
-    " SELECT row(agent_id, name, base_url, status, capabilities, metadata, created_at)::text AS t FROM agent_registry"
+    " SELECT row(agent_id, agent_name, base_url, status, capabilities, metadata, created_at)::text AS t FROM agent_registry"
     " UNION ALL SELECT row(version, name, checksum, applied_at)::text FROM schema_migrations) s"
 )
 
 
 def redis_events(redis: RedisServer) -> dict[int, float]:
+    from tests.resp import Resp
+
     client = Resp(redis.port, redis.password)
     keys = client.call("KEYS", "drill:event:*")
     values = client.call("MGET", *keys) if keys else []
@@ -206,6 +213,8 @@ def redis_events(redis: RedisServer) -> dict[int, float]:
 def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0,
               log: Callable[[str], None] = print) -> DrillResult:
     import boto3
+
+    from tests.servers import RedisServer, free_port, redis_config_for_test
 
     pg.fresh_database(DATABASE)
     redis_port = free_port()
@@ -252,7 +261,7 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
         if pg.query(STATIC_QUERY, DATABASE) != static_before:
             mismatches.append("agent registry or migration history differ after restore")
         restored_rows = [int(x) for x in pg.query(
-            "SELECT string_agg(substr(workflow_id, 7), ',') FROM workflow_state WHERE workflow_type = 'drill'", DATABASE
+            "SELECT string_agg(substr(task_id, 7), ',') FROM tasks WHERE type = 'drill'", DATABASE
         ).split(",") if x]
         if sorted(restored_rows) != list(range(len(restored_rows))):
             mismatches.append("restored workflow rows have gaps")
@@ -264,7 +273,7 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
         if len(events) < events_before:
             mismatches.append(f"events written before the backup are missing: {len(events)} < {events_before}")
         newest_row = float(pg.query(
-            "SELECT coalesce(max((state->>'at')::float8), 0) FROM workflow_state WHERE workflow_type = 'drill'", DATABASE))
+            "SELECT coalesce(max((payload->>'at')::float8), 0) FROM tasks WHERE type = 'drill'", DATABASE))
         newest_event = max(events.values(), default=0.0)
         return DrillResult(
             backup_seconds=round(backup_seconds, 3),
@@ -293,43 +302,66 @@ def render_figures(result: DrillResult, when: dt.datetime) -> str:
     ]
     lines = [
         BEGIN_MARK,
-        f"Last drill: {when:%Y-%m-%d %H:%M} UTC, `python -m tests.dr_drill` (also run by the test suite).",
+        f"Last drill: {when:%Y-%m-%d %H:%M} UTC, `python -m ops drill --write docs/DR.md`.",
         "",
         "| measured | value |",
         "|---|---|",
         *(f"| {name} | {value} |" for name, value in rows),
         "",
         "```json",
-        json.dumps({**asdict(result), "loss_window_seconds": result.loss_window_seconds}, indent=2),
+        figures_json(result),
         "```",
         END_MARK,
     ]
     return "\n".join(lines)
 
 
-def write_figures(result: DrillResult, doc: Path = DR_DOC, when: dt.datetime | None = None) -> None:
-    """Replace what is between the markers in docs/DR.md with this drill's figures."""
+def figures_json(result: DrillResult) -> str:
+    return json.dumps({**asdict(result), "loss_window_seconds": result.loss_window_seconds}, indent=2)
+
+
+def marker_problem(doc: Path) -> str | None:
+    """Why the figures cannot go into `doc`, or None: checked before the drill starts."""
+    try:
+        text = doc.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return f"{doc}: cannot be read ({exc.__class__.__name__}); name an existing Markdown file, e.g. --write docs/DR.md"
+    if BEGIN_MARK not in text or END_MARK not in text.partition(BEGIN_MARK)[2]:
+        return f"{doc}: lacks the {BEGIN_MARK} ... {END_MARK} markers; add them where the figures go"
+    return None
+
+
+def write_figures(result: DrillResult, doc: Path, when: dt.datetime | None = None) -> None:
+    """Replace what is between the markers in `doc` with this drill's figures."""
     text = doc.read_text(encoding="utf-8")
-    head, sep, rest = text.partition(BEGIN_MARK)
-    _, sep2, tail = rest.partition(END_MARK)
-    if not sep or not sep2:
-        raise RuntimeError(f"{doc} lacks the {BEGIN_MARK} ... {END_MARK} markers")
+    head, _, rest = text.partition(BEGIN_MARK)
+    _, _, tail = rest.partition(END_MARK)
     doc.write_text(head + render_figures(result, when or dt.datetime.now(dt.UTC)) + tail, encoding="utf-8")
 
 
-def main() -> int:
+def add_arguments(parser) -> None:
+    parser.add_argument("--write", metavar="FILE", type=Path,
+                        help="also put the figures between the drill markers of FILE (e.g. docs/DR.md)")
+
+
+def run(args) -> int:
+    if args.write is not None and (problem := marker_problem(args.write)):
+        print(problem, file=sys.stderr)
+        return 2
+    try:
+        from tests.servers import running_postgres, running_s3
+    except ImportError as exc:
+        print(f"the drill needs the development install ({exc.name} is missing): run scripts/setup-system and "
+              "scripts/setup --dev", file=sys.stderr)
+        return 2
     base = Path(tempfile.mkdtemp(prefix="devtools-drill-"))
     try:
         with running_postgres() as pg, running_s3() as endpoint:
             result = run_drill(pg, endpoint, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    print(json.dumps({**asdict(result), "loss_window_seconds": result.loss_window_seconds}, indent=2))
-    write_figures(result)
-    print(f"figures written to {DR_DOC.relative_to(ROOT)}")
+    print(figures_json(result))
+    if args.write is not None:
+        write_figures(result, args.write)
+        print(f"figures written to {args.write}")
     return 0 if not result.mismatches else 1
-
-
-if __name__ == "__main__":
-    os.chdir(ROOT)
-    sys.exit(main())

@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 PHASES = ("import", "program", "policies", "output")
 
 
-def synthetic_catalog(services: int) -> dict:
-    """The shipped catalog, grown to `services` entries by cloning the agent entries."""
-    catalog = yaml.safe_load((ROOT / "config" / "services.yaml").read_text())
+def synthetic_catalog(services: int, tree: Path = ROOT) -> dict:
+    """The tree's shipped catalog, grown to `services` entries by cloning the agent entries."""
+    catalog = yaml.safe_load((tree / "config" / "services.yaml").read_text())
     template = copy.deepcopy(catalog["services"]["documentation"])
     existing = len(catalog["services"])
     for i in range(max(0, services - existing)):
@@ -141,8 +141,22 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def preview_once(tree: Path, stack: str, catalog: Path | None) -> tuple[Run, dict | None]:
-    cmd = [sys.executable, "-m", "ops", "preview", "--stack", stack, "--json", "--timings"]
+SCRATCH = Path(tempfile.gettempdir())  # main() points this at a temporary directory of its own
+
+
+def grown_catalog(tree: Path, size: int) -> Path:
+    """The tree's catalog grown to `size` services (each tree its own: the schema changes with the code)."""
+    path = SCRATCH / f"services-{size}-{abs(hash(str(tree)))}.yaml"
+    if not path.exists():
+        path.write_text(yaml.safe_dump(synthetic_catalog(size, tree), sort_keys=False))
+    return path
+
+
+def preview_once(tree: Path, stack: str, size: int | None) -> tuple[Run, dict | None]:
+    catalog = grown_catalog(tree, size) if size is not None else None
+    cmd = [sys.executable, "-m", "ops", "preview", "--stack", stack, "--json"]
+    if "--timings" in (tree / "ops" / "preview.py").read_text():  # an older tree has no phases to give
+        cmd.append("--timings")
     if catalog:
         cmd += ["--catalog", str(catalog)]
     cpu, spawned, started = _children_cpu(), time.time(), time.perf_counter()
@@ -170,21 +184,21 @@ HEADER = (f"{'catalog':>9} {'tree':>8} | {'svcs':>5} {'res':>5} | {'wall s':>7} 
           + " ".join(f"{p:>8}" for p in PHASES) + f" | {'pol %':>5} | {'replay':>7} {'bare':>7} | {'depth':>5} {'viol':>5}")
 
 
-def measure(label: str, trees: dict[str, Path], stack: str, catalog: Path | None, repeat: int) -> None:
+def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, repeat: int) -> None:
     runs: dict[str, list[Run]] = {name: [] for name in trees}
     plan = None
     for _ in range(repeat):  # alternate the trees, so both see the same load
         for name, tree in trees.items():
-            run, doc = preview_once(tree, stack, catalog)
+            run, doc = preview_once(tree, stack, size)
             runs[name].append(run)
             plan = plan or doc
     if plan is None:
         return
     resources = plan["resources"]
     services = sum(r["type"] == "docker:index/container:Container" for r in resources)
-    floor = json.loads(subprocess.run(
-        [sys.executable, __file__, "--floors", "--stack", stack, *(["--catalog", str(catalog)] if catalog else [])],
-        cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    catalog = ["--catalog", str(grown_catalog(ROOT, size))] if size is not None else []
+    floor = json.loads(subprocess.run([sys.executable, __file__, "--floors", "--stack", stack, *catalog],
+                                      cwd=ROOT, capture_output=True, text=True, check=True).stdout)
     for name, measured in runs.items():
         wall = _median([r.wall for r in measured])
         phases = {p: _median([r.phases[p] for r in measured if p in r.phases]) for p in PHASES}
@@ -198,6 +212,7 @@ def measure(label: str, trees: dict[str, Path], stack: str, catalog: Path | None
 def export(ref: str, into: Path) -> Path:
     """The tree at git `ref`, as files (no checkout, no worktree), with the venv's packages."""
     archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    into.mkdir(parents=True)
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     return into
 
@@ -214,7 +229,9 @@ def main() -> None:
     if args.floors:
         print(json.dumps(floors(args.stack, args.catalog)))
         return
+    global SCRATCH
     with tempfile.TemporaryDirectory() as tmp:
+        SCRATCH = Path(tmp)
         trees = {"current": ROOT}
         if args.baseline:
             trees = {args.baseline[:8]: export(args.baseline, Path(tmp) / "baseline"), **trees}
@@ -225,9 +242,7 @@ def main() -> None:
             if size <= shipped:
                 print(f"{size:>9} | the shipped catalog already has {shipped} services: nothing smaller to grow")
                 continue
-            path = Path(tmp) / f"services-{size}.yaml"
-            path.write_text(yaml.safe_dump(synthetic_catalog(size), sort_keys=False))
-            measure(f"{size}", trees, args.stack, path, args.repeat if size < 2000 else 1)
+            measure(f"{size}", trees, args.stack, size, args.repeat if size < 2000 else 1)
     print("wall s: median wall time of `python -m ops preview` (interpreter start, imports and pack included);\n"
           "cpu s: user+system time of the preview and its pack; import/program/policies/output: its phases\n"
           "(policies: the wait for the pack's answers after the program, which it analyzed while it ran);\n"

@@ -63,3 +63,16 @@ def preview_args(**given):
     for key, value in given.items():
         setattr(args, key, value)
     return args
+
+
+def test_timings_name_each_phase_without_changing_the_output(capsys):
+    assert preview.run(preview_args(json=True)) == 0
+    plain = capsys.readouterr()
+    assert preview.run(preview_args(json=True, timings=True)) == 0
+    timed = capsys.readouterr()
+    before, after = json.loads(plain.out), json.loads(timed.out)
+    assert after["violations"] == before["violations"]  # resources register concurrently: compare as sets
+    assert sorted(r["urn"] for r in after["resources"]) == sorted(r["urn"] for r in before["resources"])
+    figures = json.loads(timed.err.strip().splitlines()[-1])
+    assert set(figures) == {"started_at", "program", "policies", "output"}
+    assert all(isinstance(value, float) and value >= 0 for value in figures.values())

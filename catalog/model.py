@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
 from catalog.errors import Invalid, Problem
 from catalog.units import parse_cpus, parse_duration, parse_memory
@@ -18,9 +18,15 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-MemoryBytes = Annotated[int, BeforeValidator(parse_memory)]
-Cpus = Annotated[float, BeforeValidator(parse_cpus)]
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
+# The JSON Schema (ops/schema.py) describes these as written in YAML, not as parsed.
+MemoryBytes = Annotated[int, BeforeValidator(parse_memory), WithJsonSchema(
+    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*[bBkKmMgG]?[bB]?\s*$"}],
+     "description": "bytes, or a size like 512M or 1.5G"})]
+Cpus = Annotated[float, BeforeValidator(parse_cpus), WithJsonSchema(
+    {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?$"}],
+     "description": "CPUs, such as 0.5 or \"1.5\""})]
+Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
+    {"type": "string", "pattern": r"^\s*(\d+(ms|h|m|s))+\s*$", "description": "a duration like 30s, 1m30s or 500ms"})]
 
 
 # libyaml's parser when PyYAML was built with it: the catalog is read on every preview.

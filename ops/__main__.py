@@ -17,6 +17,9 @@ COMMANDS = {
     "restore": ("ops.restore", "restore Postgres and Redis on the droplet from the newest backup in Spaces"),
     "drill": ("ops.drill", "the recovery drill on local PostgreSQL and Redis: back up, destroy, restore, compare; print the figures"),
     "rotate": ("ops.rotate", "print the ordered steps, downtime and emergency revocation for rotating one secret"),
+    "import-compose": ("ops.import_compose", "turn a compose file into a catalog the preview accepts; print the follow-ups it needs"),
+    "audit": ("ops.audit", "audit a compose file: gaps by scope and priority, the policy pack over its imported plan, compose-only checks"),
+    "schema": ("ops.schema", "print (or --write into config/services.schema.json) the catalog's JSON Schema, from the models"),
     "reference": ("ops.reference", "print (or --write into README.md) this command reference"),
 }
 

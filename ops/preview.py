@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from catalog.errors import InputError
@@ -24,6 +25,7 @@ FORMATS = ("text", "json", "sarif")
 
 def add_arguments(parser) -> None:
     parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to read (default: prod)")
+    parser.add_argument("--stack-dir", metavar="DIR", help="read Pulumi.<stack>.yaml from DIR instead of the project")
     parser.add_argument("--catalog", metavar="PATH", help="preview another catalog file instead of config/services.yaml")
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--format", choices=FORMATS, help="text (default), json (plan and violations), or sarif "
@@ -82,7 +84,7 @@ def run(args) -> int:
     clock = Phases()
     output = "json" if args.json else (args.format or "text")
     try:
-        stack_config = read_stack_config(args.stack, args.catalog)
+        stack_config = read_stack_config(args.stack, args.catalog, Path(args.stack_dir) if args.stack_dir else PROGRAM_DIR)
         inputs = load_inputs(stack_config.config, args.stack)
         policy_config = read_policy_config(args.policy_config) if args.policy_config else {}
     except InputError as error:

@@ -17,6 +17,14 @@ SARIF_LEVEL = {"mandatory": "error", "remediate": "error", "advisory": "warning"
 _ORDER = {"mandatory": 0, "remediate": 1, "advisory": 2, "disabled": 3}
 
 
+def short_description(description: str, width: int = 100) -> str:
+    """A policy's description cut to a title: its first sentence, without asides, up to the first `: `."""
+    sentence = re.sub(r"\s*\([^)]*\)", "", description.split(". ")[0]).split(": ")[0].rstrip(".")
+    if len(sentence) <= width:
+        return sentence
+    return sentence[:width].rsplit(" ", 1)[0] + "…"
+
+
 def resource_label(violation: Violation, by_urn: dict[str, Recorded]) -> str:
     resource = by_urn.get(violation.urn or "")
     if resource is None:
@@ -67,13 +75,18 @@ class Sources:
     def locate(self, violation: Violation, by_urn: dict[str, Recorded]) -> tuple[str, int]:
         resource = by_urn.get(violation.urn or "")
         if resource is not None and resource.type == CONTAINER:
-            service = _label(resource, "devtools.service") or resource.name
+            service = service_of(resource)
             return self._relative(self.catalog), self._line(self.catalog, rf"^\s{{2}}{re.escape(service)}:\s*$")
         if violation.policy.endswith("-capacity"):
             return self._relative(self.stack_file), self._line(self.stack_file, r"^\s*devtools:dropletSize:")
         if resource is None:
             return self._relative(self.catalog), 1
         return self._relative(self.stack_file), 1
+
+
+def service_of(resource: Recorded) -> str:
+    """The catalog service a resource belongs to (its devtools.service label), else its name."""
+    return _label(resource, "devtools.service") or resource.name
 
 
 def _label(resource: Recorded, key: str) -> str | None:
@@ -89,7 +102,7 @@ def to_sarif(violations: list[Violation], resources: list[Recorded], info: PackI
         {
             "id": p.name,
             "name": p.name,
-            "shortDescription": {"text": p.description.split(": ")[0].split(". ")[0][:200]},
+            "shortDescription": {"text": short_description(p.description)},
             "fullDescription": {"text": p.description},
             "help": {"text": p.description},
             "defaultConfiguration": {"level": SARIF_LEVEL.get(p.enforcement, "warning")},

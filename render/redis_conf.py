@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from catalog.errors import InputError, Problem
-from catalog.services import Service, secret_path
+from catalog.services import Catalog, Service, secret_path
 from catalog.settings import Settings
+from render.secret_renderers import ACL_RENDERER
 
 # RDB snapshot rules: after 900 s if 1 key changed, 300 s if 10, 60 s if 10000 (the audit's PR-97).
 SAVE_RULES = ((900, 1), (300, 10), (60, 10000))
-# The secret whose file is the ACL (catalog `secrets:` entry derived from redis_password).
-ACL_SECRET = "redis_acl"
 # Share of the container's memory limit Redis may fill with data. A BGSAVE or AOF rewrite
 # forks, and every page the parent writes meanwhile is copied: under a steady write load
 # the child can need as much again as the dataset. Half the limit keeps parent + child +
@@ -25,12 +24,20 @@ def maxmemory_bytes(service: Service) -> int:
     return int(service.deploy.resources.limits.memory * MAXMEMORY_SHARE)
 
 
-def render_redis_conf(service: Service, settings: Settings) -> str:
+def acl_secret(catalog: Catalog, service: Service) -> str | None:
+    """The mounted secret that is the ACL file: the one derived with the ACL renderer."""
+    return next((m.source for m in service.secret_mounts
+                 if (s := catalog.secrets.get(m.source)) and s.derive and s.derive.renderer == ACL_RENDERER), None)
+
+
+def render_redis_conf(catalog: Catalog, service: Service, settings: Settings) -> str:
     data_dir = next(path for _, path, _ in service.volume_mounts())
-    if ACL_SECRET not in {m.source for m in service.secret_mounts}:
+    acl = acl_secret(catalog, service)
+    if acl is None:
+        name = next((n for n, s in catalog.services.items() if s is service), "<redis>")
         raise InputError([Problem(
-            "config/services.yaml", "services.redis.secrets", f"does not mount the {ACL_SECRET} secret the redis.conf reads",
-            f"add {ACL_SECRET} (derived from redis_password with renderer redis_acl) to the service's secrets",
+            "config/services.yaml", f"services.{name}.secrets", "mounts no ACL file, which the redis.conf reads",
+            f"add a secret derived with renderer {ACL_RENDERER} (derive: {{from: <its password>, renderer: {ACL_RENDERER}}}) to its secrets",
         )])
     lines = [
         "# Rendered by the devtools Pulumi program from config/services.yaml; do not edit on the host.",
@@ -41,7 +48,7 @@ def render_redis_conf(service: Service, settings: Settings) -> str:
         'logfile ""',
         f"dir {data_dir}",
         # Users and passwords come only from the ACL file (a secret); no requirepass anywhere.
-        f"aclfile {secret_path(ACL_SECRET)}",
+        f"aclfile {secret_path(acl)}",
         "appendonly yes",
         "appendfsync everysec",
         "appendfilename appendonly.aof",

@@ -20,7 +20,6 @@ from render.traefik import render_traefik_dynamic, render_traefik_static
 Renderer = Callable[[Service, Settings], str]
 
 RENDERERS: dict[str, Renderer] = {
-    "redis_conf": render_redis_conf,
     "postgres_conf": render_postgres_conf,
     "migrations": render_migrations,
     "migrate_runner": render_migrate_runner,
@@ -38,6 +37,8 @@ CatalogRenderer = Callable[[Catalog, Service, Settings], str]
 
 CATALOG_RENDERERS: dict[str, CatalogRenderer] = {
     **OBSERVABILITY_RENDERERS,
+    # The ACL file it names is the redis service's secret derived with the ACL renderer.
+    "redis_conf": render_redis_conf,
     "traefik_static": render_traefik_static,
     "traefik_dynamic": render_traefik_dynamic,
 }

@@ -25,6 +25,8 @@ def redis_acl(password: str) -> str:
     return f"user default on #{digest} ~* &* +@all\n"
 
 
+ACL_RENDERER = "redis_acl"
+
 SECRET_RENDERERS: dict[str, SecretRenderer] = {
-    "redis_acl": redis_acl,
+    ACL_RENDERER: redis_acl,
 }

@@ -52,10 +52,10 @@ def shipped_catalog_and_settings():
 
 def render_config(service: str, config: str) -> str:
     """A config file of a catalog service, rendered by the program's own renderer."""
-    from render.registry import RENDERERS
+    from render.registry import render
 
     catalog, settings = shipped_catalog_and_settings()
-    return RENDERERS[catalog.configs[config].renderer](catalog.services[service], settings)
+    return render(catalog.configs[config].renderer, catalog, catalog.services[service], settings)
 
 
 def _as_postgres(path: Path) -> None:

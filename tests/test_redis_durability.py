@@ -71,3 +71,18 @@ def test_acknowledged_writes_survive_sigkill(redis_server: RedisServer):
     assert missing == [], f"{len(missing)} writes acknowledged >{ACK_WINDOW}s before the kill were lost, first {missing[:5]}"
     # It came back from the AOF (the RDB rules would not have saved within 2.5 s).
     assert (Path(redis_server.config_file).parent / "data" / "appendonlydir").is_dir()
+
+
+def test_redis_conf_names_the_acl_file_the_catalog_derives_and_refuses_without_one():
+    from catalog.errors import InputError
+    from render.redis_conf import render_redis_conf
+    from tests.servers import shipped_catalog_and_settings
+
+    catalog, settings = shipped_catalog_and_settings()
+    redis = next(s for s in catalog.services.values() if any(c.source == "redis_conf" for c in s.configs))
+    assert "aclfile /run/secrets/redis_acl" in render_redis_conf(catalog, redis, settings)
+    without_acl = redis.model_copy(update={"secrets": [m for m in redis.secret_mounts if catalog.secrets[m.source].derive is None]})
+    with pytest.raises(InputError) as caught:
+        render_redis_conf(catalog, without_acl, settings)
+    (problem,) = caught.value.problems
+    assert "mounts no ACL file" in problem.message and "renderer redis_acl" in problem.fix

@@ -7,7 +7,7 @@ import pulumi
 from catalog.inputs import Inputs
 from catalog.services import Catalog, published_ports
 from render.registry import render
-from targets.backup_storage import BackupStorage
+from targets.backup_storage import SPACES_KEY_ID, SPACES_SECRET, BackupStorage
 from targets.droplet.host import SSH_USER, Host
 from targets.droplet.networks import Networks
 from targets.droplet.service import ServiceContainer, Wiring
@@ -72,5 +72,7 @@ class DevToolsStack(pulumi.ComponentResource):
                 opts=child,
             )
         # --- datastores: off-droplet backups ---
-        self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
+        # Only a catalog that declares the Spaces keys ships backups (an imported compose stack may not yet).
+        if {SPACES_KEY_ID, SPACES_SECRET} <= set(self.secrets.values):
+            self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
         self.register_outputs({"address": self.host.address})

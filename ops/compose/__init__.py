@@ -1,0 +1,1 @@
+"""Compose files in: loading (interpolation, .env, schema validation) and conversion to the catalog."""

@@ -1,12 +1,21 @@
-"""Benchmark the offline preview: wall time for the shipped stack and synthetic catalogs.
+"""Benchmark the offline preview: wall time for the shipped stack and synthetic catalogs, per phase.
 
-Prints, for each catalog: services, resources, the preview's wall time (the real
-`python -m ops preview` command, policy pack included, best of --repeat runs), the
-floor (the same number of bare resources registered under the same mock engine, in a
-fresh process), and the depth of the plan's dependency graph (the longest chain of
-resources `pulumi up` must create one after another).
+For each catalog (the shipped one, then the shipped one grown to --sizes services by cloning an agent):
+the real `python -m ops preview --json --timings` command, policy pack included, run --repeat times
+(median shown), split into its phases (import: process start until the command runs; program: the
+Pulumi program under the mock engine; policies: what the pack adds after the program, its Analyze
+calls having run while the program declared; output), and two floors, each measured in a fresh process
+under the same mock engine (ops/engine.py):
 
-    .venv/bin/python bench/preview_bench.py [--sizes 20 200 2000] [--repeat 3]
+* replay: the resources the program recorded, registered again as plain resources with their real
+  inputs, parents, dependencies and providers: what the engine and SDK cost for this plan;
+  program minus replay is what the program itself adds (rendering, typed resource classes, Outputs);
+* bare: as many resources with no inputs at all.
+
+    .venv/bin/python bench/preview_bench.py [--stack prod] [--sizes 20 200 2000] [--repeat 5] [--baseline REF]
+
+--baseline REF also measures the tree at git REF (exported to a temporary directory) in the same run,
+alternating runs, so before/after figures share the machine's load. Figures only: nothing is asserted.
 """
 
 from __future__ import annotations
@@ -14,10 +23,13 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -26,33 +38,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-FLOOR_PROGRAM = """
-import sys, time, pulumi
-from pulumi.runtime import mocks
-
-class M(pulumi.runtime.Mocks):
-    def new_resource(self, args):
-        return args.name + "-id", dict(args.inputs)
-    def call(self, args):
-        return {}
-
-count = int(sys.argv[1])
-started = time.perf_counter()
-pulumi.runtime.set_mocks(M(), project="devtools", stack="bench", preview=False)
-
-@pulumi.runtime.test
-def run():
-    for i in range(count):
-        pulumi.CustomResource("bench:index:Bare", f"bare-{i}", {})
-
-run()
-print(time.perf_counter() - started)
-"""
+PHASES = ("import", "program", "policies", "output")
 
 
-def synthetic_catalog(services: int) -> dict:
-    """The shipped catalog, grown to `services` entries by cloning the agent entries."""
-    catalog = yaml.safe_load((ROOT / "config" / "services.yaml").read_text())
+def synthetic_catalog(services: int, tree: Path = ROOT) -> dict:
+    """The tree's shipped catalog, grown to `services` entries by cloning the agent entries."""
+    catalog = yaml.safe_load((tree / "config" / "services.yaml").read_text())
     template = copy.deepcopy(catalog["services"]["documentation"])
     existing = len(catalog["services"])
     for i in range(max(0, services - existing)):
@@ -61,16 +52,6 @@ def synthetic_catalog(services: int) -> dict:
         clone["environment"] = {**clone["environment"], "AGENT_NAME": f"agent-{i}"}
         catalog["services"][f"agent-{i}"] = clone
     return catalog
-
-
-def timed(cmd: list[str], repeat: int) -> tuple[float, subprocess.CompletedProcess]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-        best = min(best, time.perf_counter() - started)
-    assert result is not None
-    return best, result
 
 
 def dependency_depth(resources: list[dict]) -> int:
@@ -86,41 +67,188 @@ def dependency_depth(resources: list[dict]) -> int:
     return max((depth(u) for u in by_urn), default=0)
 
 
-def measure(label: str, catalog_path: Path | None, repeat: int) -> None:
-    cmd = [sys.executable, "-m", "ops", "preview", "--json"]
-    if catalog_path:
-        cmd += ["--catalog", str(catalog_path)]
-    wall, result = timed(cmd, repeat)
-    if result.returncode == 2:
-        print(f"{label}: bad input\n{result.stderr}")
+# --- the floors: run in a fresh process by this same file (`--floors`) -------------------------------
+
+def _replay_program(recorded: list) -> callable:
+    """A program that registers `recorded` again as plain resources: same inputs, parents, deps, providers."""
+    import pulumi
+    from pulumi.output import Unknown
+
+    def plain(value):
+        if isinstance(value, Unknown):
+            return None
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    def program() -> None:
+        made: dict[str, pulumi.Resource] = {}
+        for r in recorded:  # registration order: parents and dependencies come first
+            provider = made.get(r.provider.rsplit("::", 1)[0]) if r.provider else None
+            opts = pulumi.ResourceOptions(
+                parent=made.get(r.parent or ""), provider=provider, delete_before_replace=r.delete_before_replace,
+                depends_on=[made[d] for d in r.dependencies if d in made],
+            )
+            if r.type.startswith("pulumi:providers:"):
+                made[r.urn] = pulumi.ProviderResource(r.type.split(":")[2], r.name, plain(r.inputs), opts)
+            elif r.custom:
+                made[r.urn] = pulumi.CustomResource(r.type, r.name, plain(r.inputs), opts)
+            else:
+                made[r.urn] = pulumi.ComponentResource(r.type, r.name, None, opts)
+
+    return program
+
+
+def _bare_program(count: int) -> callable:
+    import pulumi
+
+    def program() -> None:
+        for i in range(count):
+            pulumi.CustomResource("bench:index:Bare", f"bare-{i}", {})
+
+    return program
+
+
+def floors(stack: str, catalog: str | None) -> dict:
+    """Record the plan, then time its replay and as many bare resources (this process only)."""
+    from ops.engine import run_program, run_under_mocks
+    from ops.stackfile import read_stack_config
+
+    config = read_stack_config(stack, catalog)
+    recorded = run_program(config.config, config.secret_keys, stack)
+    figures = {"resources": len(recorded)}
+    for label, program in (("replay", _replay_program(recorded)), ("bare", _bare_program(len(recorded)))):
+        started = time.perf_counter()
+        replayed = run_under_mocks(program, config.config, config.secret_keys, stack)
+        figures[label] = time.perf_counter() - started
+        figures[f"{label}_resources"] = len(replayed)
+    return figures
+
+
+# --- the preview, measured from outside -----------------------------------------------------------
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float                                   # user + system of the preview and the pack
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+SCRATCH = Path(tempfile.gettempdir())  # main() points this at a temporary directory of its own
+
+
+def grown_catalog(tree: Path, size: int) -> Path:
+    """The tree's catalog grown to `size` services (each tree its own: the schema changes with the code)."""
+    path = SCRATCH / f"services-{size}-{abs(hash(str(tree)))}.yaml"
+    if not path.exists():
+        path.write_text(yaml.safe_dump(synthetic_catalog(size, tree), sort_keys=False))
+    return path
+
+
+def preview_once(tree: Path, stack: str, size: int | None) -> tuple[Run, dict | None]:
+    catalog = grown_catalog(tree, size) if size is not None else None
+    cmd = [sys.executable, "-m", "ops", "preview", "--stack", stack, "--json"]
+    if "--timings" in (tree / "ops" / "preview.py").read_text():  # an older tree has no phases to give
+        cmd.append("--timings")
+    if catalog:
+        cmd += ["--catalog", str(catalog)]
+    cpu, spawned, started = _children_cpu(), time.time(), time.perf_counter()
+    done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
+    wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
+    if done.returncode not in (0, 1):
+        print(f"  preview failed in {tree} (exit {done.returncode}): {done.stderr.strip()[-400:]}")
+        return Run(wall, cpu), None
+    run = Run(wall, cpu)
+    timings = next((json.loads(line) for line in reversed(done.stderr.splitlines()) if line.startswith('{"started_at"')), None)
+    if timings:  # a tree without --timings (an older baseline) still gives its wall time
+        run.phases = {"import": timings["started_at"] - spawned, **{k: timings[k] for k in PHASES[1:] if k in timings}}
+    return run, json.loads(done.stdout)
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _fmt(value: float | None, width: int = 7) -> str:
+    return f"{value:>{width}.2f}" if value is not None and value == value else f"{'-':>{width}}"
+
+
+HEADER = (f"{'catalog':>9} {'tree':>8} | {'svcs':>5} {'res':>5} | {'wall s':>7} {'cpu s':>7} | "
+          + " ".join(f"{p:>8}" for p in PHASES) + f" | {'pol %':>5} | {'replay':>7} {'bare':>7} | {'depth':>5} {'viol':>5}")
+
+
+def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, repeat: int) -> None:
+    runs: dict[str, list[Run]] = {name: [] for name in trees}
+    plan = None
+    for _ in range(repeat):  # alternate the trees, so both see the same load
+        for name, tree in trees.items():
+            run, doc = preview_once(tree, stack, size)
+            runs[name].append(run)
+            plan = plan or doc
+    if plan is None:
         return
-    doc = json.loads(result.stdout)
-    resources = doc["resources"]
+    resources = plan["resources"]
     services = sum(r["type"] == "docker:index/container:Container" for r in resources)
-    floor_wall, floor = timed([sys.executable, "-c", FLOOR_PROGRAM, str(len(resources))], repeat)
-    floor_inner = float(floor.stdout.strip())
-    print(f"{label:>10} | {services:>8} | {len(resources):>9} | {wall:>9.2f} | {floor_wall:>9.2f} | {floor_inner:>10.2f} | "
-          f"{wall / len(resources) * 1000:>8.2f} | {dependency_depth(resources):>5} | {len(doc['violations']):>10}")
+    catalog = ["--catalog", str(grown_catalog(ROOT, size))] if size is not None else []
+    floor = json.loads(subprocess.run([sys.executable, __file__, "--floors", "--stack", stack, *catalog],
+                                      cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    for name, measured in runs.items():
+        wall = _median([r.wall for r in measured])
+        phases = {p: _median([r.phases[p] for r in measured if p in r.phases]) for p in PHASES}
+        share = phases["policies"] / wall * 100 if phases["policies"] == phases["policies"] else None
+        print(f"{label:>9} {name:>8} | {services:>5} {len(resources):>5} | {_fmt(wall)} {_fmt(_median([r.cpu for r in measured]))} | "
+              + " ".join(_fmt(phases[p], 8) for p in PHASES)
+              + f" | {_fmt(share, 5)} | {_fmt(floor['replay'])} {_fmt(floor['bare'])} | "
+                f"{dependency_depth(resources):>5} {len(plan['violations']):>5}")
+
+
+def export(ref: str, into: Path) -> Path:
+    """The tree at git `ref`, as files (no checkout, no worktree), with the venv's packages."""
+    archive = subprocess.run(["git", "archive", "--format=tar", ref], cwd=ROOT, capture_output=True, check=True).stdout
+    into.mkdir(parents=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", default="prod", help="the stack to preview (Pulumi.<stack>.yaml)")
     parser.add_argument("--sizes", type=int, nargs="*", default=[20, 200, 2000])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best is shown")
+    parser.add_argument("--repeat", type=int, default=5, help="runs per measurement; the median is shown")
+    parser.add_argument("--baseline", metavar="REF", help="also measure the tree at this git ref, in the same run")
+    parser.add_argument("--floors", action="store_true", help=argparse.SUPPRESS)  # internal: the floors, as JSON
+    parser.add_argument("--catalog", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    print("   catalog | services | resources | preview s | floor s   | floor reg s | ms/res   | depth | violations")
-    measure("shipped", None, args.repeat)
+    if args.floors:
+        print(json.dumps(floors(args.stack, args.catalog)))
+        return
+    global SCRATCH
     with tempfile.TemporaryDirectory() as tmp:
+        SCRATCH = Path(tmp)
+        trees = {"current": ROOT}
+        if args.baseline:
+            trees = {args.baseline[:8]: export(args.baseline, Path(tmp) / "baseline"), **trees}
+        print(f"stack {args.stack}; medians of {args.repeat} runs (one for 2000 services and more)\n{HEADER}")
+        measure("shipped", trees, args.stack, None, args.repeat)
         shipped = len(synthetic_catalog(0)["services"])
         for size in args.sizes:
             if size <= shipped:
-                print(f"{size:>10} | the shipped catalog already has {shipped} services: nothing smaller to grow")
+                print(f"{size:>9} | the shipped catalog already has {shipped} services: nothing smaller to grow")
                 continue
-            path = Path(tmp) / f"services-{size}.yaml"
-            path.write_text(yaml.safe_dump(synthetic_catalog(size), sort_keys=False))
-            measure(f"{size}", path, args.repeat if size < 2000 else 1)
-    print("preview s and floor s: wall time of the whole process (interpreter start and imports included);\n"
-          "floor reg s: the floor's registrations alone; depth: longest create-in-order chain.")
+            measure(f"{size}", trees, args.stack, size, args.repeat if size < 2000 else 1)
+    print("wall s: median wall time of `python -m ops preview` (interpreter start, imports and pack included);\n"
+          "cpu s: user+system time of the preview and its pack; import/program/policies/output: its phases\n"
+          "(policies: the wait for the pack's answers after the program, which it analyzed while it ran);\n"
+          "pol %: policies / wall; replay: the recorded resources registered again with their inputs, and\n"
+          "bare: as many empty resources, both under the same mock engine in a fresh process (registration only);\n"
+          "depth: longest create-in-order chain; viol: policy findings.")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from catalog.model import PROGRAM_DIR, display_path
 from catalog.omission import Omission, omit, requested_omissions
 from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, Settings, parse_settings, secret_config_keys
+from catalog.wiring import wiring_problems
 from render.environment import environment_problems
 from render.observability.checks import observability_problems
 from render.registry import mount_problems, renderer_names
@@ -46,6 +47,7 @@ def load_inputs(raw_config: Mapping[str, str], stack: str) -> Inputs:
     # A catalog with invalid entries is still checked as far as its valid ones go, so every
     # problem is reported in this one pass; only a catalog that cannot be read stops here.
     if catalog is not None:
+        problems.extend(wiring_problems(catalog, label))
         # Before anything else reads it: every check and every target sees the kept services only.
         catalog, omitted, omit_problems = omit(catalog, requested_omissions(raw_config), settings_file)
         problems.extend(omit_problems)

@@ -2,8 +2,9 @@
 
 A stack may leave out a service that cannot run (langgraph cannot start at the pinned
 source, see docs/UPSTREAM.md). What depends on it is said, never hidden: a kept service that
-`depends_on` an omitted one is refused (it would wait for it for ever); one that only calls it
-(its environment holds the omitted service's address) is reported, since its calls will fail.
+waits for an omitted one to be healthy or complete is refused (it would wait for ever); one that
+only calls it (`condition: service_started`, an address in its environment) loses that edge and is
+reported, since its calls will fail.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ SETTING = "omitServices"
 @dataclass(frozen=True)
 class Omission:
     service: str
-    calls_from: tuple[str, ...]  # kept services whose environment addresses it
+    calls_from: tuple[str, ...]  # kept services that call it (a service_started dependency)
 
 
 def requested_omissions(raw_config: Mapping[str, str]) -> object:
@@ -35,8 +36,7 @@ def requested_omissions(raw_config: Mapping[str, str]) -> object:
         return text
 
 
-def _addresses(catalog: Catalog, caller: str, target: str) -> bool:
-    return any(f"://{target}:" in value for value in catalog.services[caller].environment.values())
+CALL_ONLY = "service_started"  # the caller needs the address, not the service's health
 
 
 def omit(catalog: Catalog, requested: object, settings_file: str) -> tuple[Catalog, list[Omission], list[Problem]]:
@@ -50,12 +50,19 @@ def omit(catalog: Catalog, requested: object, settings_file: str) -> tuple[Catal
                 for i, name in enumerate(requested) if name not in declared]
     omitted = [n for n in dict.fromkeys(requested) if n in catalog.services]
     kept = {n: s for n, s in catalog.services.items() if n not in omitted}
-    for name, svc in kept.items():
-        for dep in svc.dependencies:
-            if dep in omitted:
+    callers: dict[str, list[str]] = {n: [] for n in omitted}
+    for name, svc in list(kept.items()):
+        cut = {dep: d for dep, d in svc.dependencies.items() if dep in omitted}
+        for dep, needs in cut.items():
+            if needs.condition == CALL_ONLY:
+                callers[dep].append(name)
+            else:
                 problems.append(Problem(settings_file, key, f"omits {dep}, but {name} depends on it (depends_on) and would never start",
                                         f"omit {name} as well, or keep {dep}"))
-    report = [Omission(n, tuple(sorted(c for c in kept if _addresses(catalog, c, n)))) for n in omitted]
+        if cut:
+            remaining = {dep: d for dep, d in svc.dependencies.items() if dep not in cut}
+            kept[name] = svc.model_copy(update={"depends_on": remaining})
+    report = [Omission(n, tuple(sorted(callers[n]))) for n in omitted]
     if not omitted:
         return catalog, report, problems
     return catalog.model_copy(update={"services": kept}), report, problems

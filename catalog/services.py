@@ -569,6 +569,9 @@ class Secret(StrictModel):
     config: str | None = Field(default=None, description="stack config key set with `pulumi config set --secret`")
     derive: Derive | None = None
     rotation: Rotation | None = None
+    spaces_key: Literal["access_key_id", "secret_access_key"] | None = Field(
+        default=None, description="the half of the Spaces key pair this secret is: the backups bucket is "
+                                  "created with the pair (targets/backup_storage.py)")
 
     @model_validator(mode="after")
     def _one_source(self) -> Secret:
@@ -719,6 +722,19 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             add(f"{at}.secrets", f"{variable} is exported from a secret more than once, or also set in environment",
                 "give each variable one source")
 
+    # The backups bucket is created with one Spaces key pair: each half on one secret, both or neither.
+    spaces_halves: dict[str, list[str]] = {}
+    for name, secret in catalog.secrets.items():
+        if secret.spaces_key is not None:
+            spaces_halves.setdefault(secret.spaces_key, []).append(name)
+    for half, holders in sorted(spaces_halves.items()):
+        if len(holders) > 1:
+            add("secrets", f"{', '.join(holders)} all claim spaces_key: {half}", f"give spaces_key: {half} to one secret")
+    if len(spaces_halves) == 1:
+        ((half, holders),) = spaces_halves.items()
+        other = "secret_access_key" if half == "access_key_id" else "access_key_id"
+        add(f"secrets.{holders[0]}.spaces_key", f"is the {half} of a Spaces key pair no secret completes",
+            f"add spaces_key: {other} to the secret holding the other half, or remove this one")
     for name, secret in catalog.secrets.items():
         rotation = secret.rotation
         if rotation is not None:

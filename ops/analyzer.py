@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import selectors
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,6 +123,14 @@ def _violation(diagnostic: Any, urn: str | None) -> Violation:
     )
 
 
+def _drain(stream: Any) -> None:
+    """Read `stream` to its end, then close it. Only this thread closes it: closing it from another one
+    while a read is pending would free its descriptor for the next pipe, which this read would then steal."""
+    with stream:
+        while stream.read(65536):
+            pass
+
+
 class PolicyPackClient:
     """Start the pack as a process, talk to it over gRPC, stop it. Use as a context manager."""
 
@@ -133,8 +144,10 @@ class PolicyPackClient:
         self.process: subprocess.Popen | None = None
         self.channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
-        self._stdout = tempfile.TemporaryFile()
         self._stderr = tempfile.TemporaryFile()
+        self._deadline = 0.0
+        self._draining = False
+        self._starting = threading.Lock()
 
     def __enter__(self) -> PolicyPackClient:
         try:
@@ -147,7 +160,10 @@ class PolicyPackClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def start(self) -> None:
+    def launch(self) -> None:
+        """Start the pack's process and return at once: it can get ready while the program runs."""
+        if self.process is not None:
+            return
         env = {
             **os.environ,
             "PULUMI_PROJECT": PROJECT,
@@ -157,31 +173,56 @@ class PolicyPackClient:
         }
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", NO_ENGINE, "."],
-            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=self._stdout, stderr=self._stderr,
+            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
         )
-        port = self._wait_for_port()
+        self._deadline = time.monotonic() + self.startup_timeout
+
+    def start(self) -> None:
+        """Launch the pack (unless launched already), read its port, and wait until it answers there.
+
+        Safe to call from several threads: the first does it, the others wait for it."""
+        with self._starting:
+            self._start()
+
+    def _start(self) -> None:
+        self.launch()
+        if self.stub is not None:
+            return
+        port = self._read_port()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}")
         try:
-            grpc.channel_ready_future(self.channel).result(timeout=self.startup_timeout)
+            grpc.channel_ready_future(self.channel).result(timeout=max(0.0, self._deadline - time.monotonic()))
         except grpc.FutureTimeoutError:
             raise PackError(f"policy pack printed port {port} but does not answer there") from None
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
 
-    def _wait_for_port(self) -> int:
-        assert self.process is not None
-        deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            self._stdout.seek(0)
-            first = self._stdout.readline()
-            if first.endswith(b"\n"):
-                try:
-                    return int(first.strip())
-                except ValueError:
-                    raise PackError(f"policy pack printed {first.strip()!r} instead of a port{self._stderr_tail()}") from None
-            if self.process.poll() is not None:
-                raise PackError(f"policy pack exited with code {self.process.returncode} before it listened{self._stderr_tail()}")
-            time.sleep(0.01)
-        raise PackError(f"policy pack printed no port within {self.startup_timeout:g}s{self._stderr_tail()}")
+    def _read_port(self) -> int:
+        """The first line the pack prints, read the moment it arrives (no polling), as its port."""
+        assert self.process is not None and self.process.stdout is not None
+        line = b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            while not line.endswith(b"\n"):
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    raise PackError(f"policy pack printed no port within {self.startup_timeout:g}s{self._stderr_tail()}")
+                if not selector.select(remaining):
+                    continue
+                chunk = os.read(self.process.stdout.fileno(), 64)
+                if not chunk:  # end of file: the pack exited
+                    self.process.wait()
+                    raise PackError(f"policy pack exited with code {self.process.returncode} before it listened"
+                                    f"{self._stderr_tail()}")
+                line += chunk
+        first = line.split(b"\n", 1)[0].strip()
+        try:
+            port = int(first)
+        except ValueError:
+            raise PackError(f"policy pack printed {first!r} instead of a port{self._stderr_tail()}") from None
+        # Whatever the pack prints later is read and dropped, so it never blocks on a full pipe.
+        threading.Thread(target=_drain, args=(self.process.stdout,), daemon=True).start()
+        self._draining = True
+        return port
 
     def _stderr_tail(self) -> str:
         self._stderr.seek(0)
@@ -199,8 +240,10 @@ class PolicyPackClient:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.process is not None and self.process.stdout is not None and not self._draining:
+            self.process.stdout.close()  # once draining, the drain thread closes it at end of file
         self.process = None
-        self._stdout.close()
+        self.stub = None
         self._stderr.close()
 
     def _call(self, method: str, request: Any) -> Any:
@@ -236,12 +279,36 @@ class PolicyPackClient:
             request.policyConfig[name].CopyFrom(config)
         self._call("Configure", request)
 
-    def analyze(self, resource: Recorded) -> list[Violation]:
-        request = proto.AnalyzeRequest(
+    def _analyze_request(self, resource: Recorded) -> Any:
+        return proto.AnalyzeRequest(
             type=resource.type, urn=resource.urn, name=resource.name, properties=_struct(resource.inputs),
             options=proto.AnalyzerResourceOptions(parent=resource.parent or ""),
         )
-        return [_violation(d, resource.urn) for d in self._call("Analyze", request).diagnostics]
+
+    def analyze(self, resource: Recorded) -> list[Violation]:
+        return [_violation(d, resource.urn) for d in self._call("Analyze", self._analyze_request(resource)).diagnostics]
+
+    def send_analyze(self, resource: Recorded) -> tuple[Recorded, grpc.Future]:
+        """Send one Analyze call without waiting for its answer (`answers` collects them)."""
+        assert self.stub is not None, "start() the client first"
+        return resource, self.stub.Analyze.future(self._analyze_request(resource))
+
+    def answers(self, pending: list[tuple[Recorded, grpc.Future]]) -> list[Violation]:
+        violations = []
+        for resource, reply in pending:
+            try:
+                diagnostics = reply.result().diagnostics
+            except grpc.RpcError as error:
+                for _, other in pending:
+                    other.cancel()
+                raise PackError(f"policy pack failed in Analyze: {error.details()}{self._stderr_tail()}") from None
+            violations += [_violation(d, resource.urn) for d in diagnostics]
+        return violations
+
+    def analyze_all(self, resources: Iterable[Recorded]) -> list[Violation]:
+        """Analyze every resource with the calls in flight together, as the engine sends them (it
+        analyzes each resource as it registers, concurrently); the pack answers on its worker threads."""
+        return self.answers([self.send_analyze(r) for r in resources])
 
     def analyze_stack(self, resources: Iterable[Recorded]) -> list[Violation]:
         request = proto.AnalyzeStackRequest(resources=[
@@ -259,5 +326,54 @@ class PolicyPackClient:
     def check(self, resources: list[Recorded], settings: Mapping[str, PolicySetting]) -> list[Violation]:
         """Configure, analyze each resource, then the stack: one preview's worth of policy results."""
         self.configure(settings)
-        violations = [v for r in resources for v in self.analyze(r)]
-        return violations + self.analyze_stack(resources)
+        return self.analyze_all(resources) + self.analyze_stack(resources)
+
+
+_DONE = object()
+
+
+class StreamingAnalysis:
+    """Analyze each resource the moment the program registers it, as the engine does during a preview.
+
+    `submit` (called from the mock engine as each resource registers) only queues the resource; a
+    thread connects to the pack, configures it with `settings_for(info)` and sends each queued
+    resource's Analyze call without waiting for the answer. The pack works through them on its own
+    process while the program goes on declaring; `finish` collects the answers and runs AnalyzeStack.
+    """
+
+    def __init__(self, pack: PolicyPackClient, settings_for: Callable[[PackInfo], Mapping[str, PolicySetting]]):
+        self.pack = pack
+        self.settings_for = settings_for
+        self.info: PackInfo | None = None
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: list[tuple[Recorded, grpc.Future]] = []
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._send, name="policy-analysis", daemon=True)
+        self._thread.start()
+
+    def submit(self, resource: Recorded) -> None:
+        self._queue.put(resource)
+
+    def _send(self) -> None:
+        try:
+            self.pack.start()
+            self.info = self.pack.info()
+            self.pack.configure(self.settings_for(self.info))
+        except BaseException as error:  # noqa: BLE001 re-raised by finish(), in the caller's thread
+            self._error = error
+        while (resource := self._queue.get()) is not _DONE:
+            if self._error is None:
+                self._pending.append(self.pack.send_analyze(resource))
+
+    def finish(self, resources: list[Recorded]) -> tuple[PackInfo, list[Violation]]:
+        """Every Analyze answer, then AnalyzeStack over all `resources`: one preview's policy results."""
+        self.stop()
+        if self._error is not None:
+            raise self._error
+        assert self.info is not None
+        return self.info, self.pack.answers(self._pending) + self.pack.analyze_stack(resources)
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_DONE)
+            self._thread.join()

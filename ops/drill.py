@@ -13,9 +13,9 @@ program restores the newest set; a small supervisor restarts Redis when it exits
 restart policy does. The restored state is compared with what was there, and the figures are
 printed (and written where `--write` says).
 
-It runs the local servers of the test suite (tests/servers.py: Debian's PostgreSQL and
-redis-server, moto), so it needs what `scripts/setup-system` and `scripts/setup --dev` install;
-those are imported when the drill runs, so the other commands never need them.
+It runs the local servers of ops/local_servers.py (Debian's PostgreSQL and redis-server, moto),
+so it needs what `scripts/setup-system` and `scripts/setup --dev` install; boto3 and moto are
+imported when the drill runs, so the other commands never need them.
 """
 
 from __future__ import annotations
@@ -31,13 +31,20 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from catalog.model import PROGRAM_DIR
+from ops.local_servers import (
+    NotInstalled,
+    PostgresServer,
+    RedisServer,
+    render_config,
+    running_postgres,
+    running_redis,
+    running_s3,
+    shipped_catalog_and_settings,
+)
+from ops.resp import Resp
 from render.backup_conf import BACKUP_SCRIPT as BACKUP_PROGRAM
-
-if TYPE_CHECKING:
-    from tests.servers import PostgresServer, RedisServer
 
 MIGRATE_RUNNER = PROGRAM_DIR / "config" / "migrations" / "migrate.sh"
 BEGIN_MARK = "<!-- drill:begin -->"
@@ -106,8 +113,6 @@ class Writers:
             psql.wait(10)
 
     def _redis(self) -> None:
-        from tests.resp import Resp
-
         client = Resp(self.redis.port, self.redis.password)
         n = 0
         while not self.stop.is_set():
@@ -144,13 +149,11 @@ class RestartPolicy:
 
 def backup_env(pg: PostgresServer, redis: RedisServer, base: Path, endpoint: str) -> dict[str, str]:
     """The backup container's environment, with this drill's servers, files and S3 endpoint."""
-    from tests.servers import render_config
-
-    config = json.loads(render_config("backup", "backup_conf"))  # the program's own rendering
+    config = json.loads(render_config("backup_conf"))  # the program's own rendering
     # Spaces -> the local S3 stand-in, which knows AWS's region names only.
     config.update(endpoint=endpoint, bucket=BUCKET, region=S3_REGION)
     (base / "backup.json").write_text(json.dumps(config))
-    for name, value in (("spaces_key", "drill-key-id"), ("spaces_secret", "drill-secret")):
+    for name, value in (("spaces_key", "drill-key-id"), ("spaces_secret", "drill-secret"), ("redis_auth", redis.password)):
         (base / name).write_text(value)
     return {
         **pg.env(DATABASE),
@@ -158,7 +161,7 @@ def backup_env(pg: PostgresServer, redis: RedisServer, base: Path, endpoint: str
         "BACKUP_STATE_DIR": str(base / "state"),
         "REDIS_HOST": "127.0.0.1",
         "REDIS_PORT": str(redis.port),
-        "REDIS_PASSWORD_FILE": str(base / "redis_password"),
+        "REDIS_PASSWORD_FILE": str(base / "redis_auth"),
         "REDIS_DATA_DIR": str(base / "data"),
         "SPACES_ACCESS_KEY_ID_FILE": str(base / "spaces_key"),
         "SPACES_SECRET_ACCESS_KEY_FILE": str(base / "spaces_secret"),
@@ -173,17 +176,13 @@ def run_program(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def migrate(pg: PostgresServer, base: Path) -> None:
-    from tests.servers import render_config
-
     script = base / "migrations.sql"
-    script.write_text(render_config("migrate", "migrations"))
+    script.write_text(render_config("migrations"))
     subprocess.run(["sh", str(MIGRATE_RUNNER)], check=True, capture_output=True,
                    env={**pg.env(DATABASE), "MIGRATIONS_FILE": str(script)})
 
 
 def register_agents(pg: PostgresServer) -> list[str]:
-    from tests.servers import shipped_catalog_and_settings
-
     catalog, _ = shipped_catalog_and_settings()
     agents = [name for name, svc in catalog.services.items() if svc.role == "agent"]
     values = ", ".join(
@@ -201,8 +200,6 @@ STATIC_QUERY = (
 
 
 def redis_events(redis: RedisServer) -> dict[int, float]:
-    from tests.resp import Resp
-
     client = Resp(redis.port, redis.password)
     keys = client.call("KEYS", "drill:event:*")
     values = client.call("MGET", *keys) if keys else []
@@ -214,15 +211,9 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
               log: Callable[[str], None] = print) -> DrillResult:
     import boto3
 
-    from tests.servers import RedisServer, free_port, redis_config_for_test
-
     pg.fresh_database(DATABASE)
-    redis_port = free_port()
-    redis_dir = base / "redis"
-    config_file, password_file = redis_config_for_test(redis_dir, redis_port)
-    redis = RedisServer(config_file, redis_port, password_file.read_text())
-    redis.start()
-    try:
+    redis_dir = base / "redis-server"
+    with running_redis(redis_dir) as redis:
         env = backup_env(pg, redis, redis_dir, endpoint)
         boto3.client("s3", endpoint_url=endpoint, region_name=S3_REGION, aws_access_key_id="drill-key-id",
                      aws_secret_access_key="drill-secret").create_bucket(Bucket=BUCKET)
@@ -286,8 +277,6 @@ def run_drill(pg: PostgresServer, endpoint: str, base: Path, settle: float = 1.0
             events_restored=len(events),
             mismatches=mismatches,
         )
-    finally:
-        redis.stop()
 
 
 def render_figures(result: DrillResult, when: dt.datetime) -> str:
@@ -349,7 +338,8 @@ def run(args) -> int:
         print(problem, file=sys.stderr)
         return 2
     try:
-        from tests.servers import running_postgres, running_s3
+        import boto3  # noqa: F401  (the drill's S3 client)
+        import moto.server  # noqa: F401  (its S3 stand-in)
     except ImportError as exc:
         print(f"the drill needs the development install ({exc.name} is missing): run scripts/setup-system and "
               "scripts/setup --dev", file=sys.stderr)
@@ -358,6 +348,9 @@ def run(args) -> int:
     try:
         with running_postgres() as pg, running_s3() as endpoint:
             result = run_drill(pg, endpoint, base)
+    except NotInstalled as missing:
+        print(f"the drill needs the development install: {missing}", file=sys.stderr)
+        return 2
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(figures_json(result))

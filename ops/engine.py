@@ -14,7 +14,7 @@ import runpy
 import string
 import sys
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,9 +109,10 @@ class _Mocks(pulumi.runtime.Mocks):
 class _RecordingMonitor(mocks.MockMonitor):
     """The mock monitor, also keeping what the plain one drops: parent, dependencies, raw inputs."""
 
-    def __init__(self, mock: _Mocks):
+    def __init__(self, mock: _Mocks, on_register: Callable[[Recorded], None] | None = None):
         super().__init__(mock)
         self.recorded: list[Recorded] = []
+        self.on_register = on_register
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
@@ -130,6 +131,8 @@ class _RecordingMonitor(mocks.MockMonitor):
                     delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
+            if self.on_register is not None:
+                self.on_register(self.recorded[-1])
         return response
 
 
@@ -142,23 +145,34 @@ def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
     return raw
 
 
-def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True) -> list[Recorded]:
-    """Run __main__.py under mocks with `config`; return the resources it registered, in order."""
+def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True,
+                on_register: Callable[[Recorded], None] | None = None) -> list[Recorded]:
+    """Run __main__.py under mocks with `config`; return the resources it registered, in order.
+
+    `on_register` is called with each resource as it registers, as the engine hands each one to the
+    policy pack during a preview (from the mock engine's threads: it should only hand the resource on).
+    """
     # The program's modules are imported once per process and reused: they declare nothing at
     # import time (every resource is declared by calls from __main__.py), and keeping them
     # keeps one identity for their classes across the preview, the tests and the program.
-    monitor = _RecordingMonitor(_Mocks(known))
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
-    pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
+    def program() -> None:
+        runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
+
     sys.path.insert(0, str(PROGRAM_DIR))
     try:
-        @pulumi.runtime.test
-        def _run():
-            runpy.run_path(str(PROGRAM_DIR / "__main__.py"), run_name="__main__")
-
-        _run()
-    except pulumi.RunError as error:
-        raise ProgramFailed(str(error), monitor.recorded) from None
+        return run_under_mocks(program, config, secret_keys, stack, known, on_register)
     finally:
         sys.path.remove(str(PROGRAM_DIR))
+
+
+def run_under_mocks(program: Callable[[], None], config: Mapping[str, str], secret_keys: list[str], stack: str,
+                    known: bool = True, on_register: Callable[[Recorded], None] | None = None) -> list[Recorded]:
+    """Run `program` (anything that declares resources) under this mock engine; what it registered."""
+    monitor = _RecordingMonitor(_Mocks(known), on_register)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
+    pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
+    try:
+        pulumi.runtime.test(program)()
+    except pulumi.RunError as error:
+        raise ProgramFailed(str(error), monitor.recorded) from None
     return monitor.recorded

@@ -11,7 +11,7 @@ from typing import Any
 
 from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
-from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting
+from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting, StreamingAnalysis
 from ops.capacity import measure, measure_cluster
 from ops.engine import PROGRAM_DIR, Recorded, run_program
 from ops.plan import Violation, render_tree, to_json
@@ -35,14 +35,23 @@ def add_arguments(parser) -> None:
                         help="policy pack config, the JSON `pulumi preview --policy-pack-config` takes")
     parser.add_argument("--unknowns", action="store_true",
                         help="leave computed values (IPs, generated passwords) unknown, as on a first `pulumi preview`")
+    parser.add_argument("--timings", action="store_true",
+                        help="print how long each phase took (program, policies, output) as JSON on stderr")
 
 
 def evaluate(pack: PolicyPackClient, resources: list[Recorded],
-             policy_config: Mapping[str, Any] | None = None, file: str = "policy config") -> tuple[PackInfo, list[Violation]]:
-    """Run the pack over a recorded plan as the engine would; InputError for a bad policy config."""
-    info = pack.info()
-    settings: dict[str, PolicySetting] = resolve(dict(policy_config or {}), info, file)
-    violations = pack.check(resources, settings)
+             policy_config: Mapping[str, Any] | None = None, file: str = "policy config",
+             analysis: StreamingAnalysis | None = None) -> tuple[PackInfo, list[Violation]]:
+    """Run the pack over a recorded plan as the engine would; InputError for a bad policy config.
+
+    With `analysis`, the resources were analyzed as they registered: only the answers are collected.
+    """
+    if analysis is not None:
+        info, violations = analysis.finish(resources)
+    else:
+        info = pack.info()
+        settings: dict[str, PolicySetting] = resolve(dict(policy_config or {}), info, file)
+        violations = pack.check(resources, settings)
     # Resources register concurrently, so their order varies between runs; the report should not.
     return info, sorted(violations, key=lambda v: (v.policy, v.urn or "", v.message))
 
@@ -51,8 +60,28 @@ def exit_code(violations: list[Violation]) -> int:
     return EXIT_VIOLATION if any(v.enforcement == "mandatory" for v in violations) else EXIT_OK
 
 
+class Phases:
+    """Wall time of each phase of one preview, for `--timings` (bench/preview_bench.py reads it)."""
+
+    def __init__(self) -> None:
+        self.started_at = time.time()  # epoch, so a caller can tell how long the process took to get here
+        self.last = self.started = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps[phase] = now - self.last
+        self.last = now
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def figures(self) -> dict[str, float]:
+        return {"started_at": self.started_at, **{k: round(v, 4) for k, v in self.laps.items()}}
+
+
 def run(args) -> int:
-    started = time.perf_counter()
+    clock = Phases()
     output = "json" if args.json else (args.format or "text")
     try:
         stack_config = read_stack_config(args.stack, args.catalog, Path(args.stack_dir) if args.stack_dir else PROGRAM_DIR)
@@ -61,22 +90,32 @@ def run(args) -> int:
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns)
     plain_config = {k: v for k, v in stack_config.config.items() if k not in stack_config.secret_keys}
+    pack = PolicyPackClient(stack=args.stack, dry_run=True, config=plain_config)
+    file = args.policy_config or "policy config"
+    # The pack starts while the program runs, and judges each resource as it registers (as the engine does).
+    pack.launch()
+    analysis = StreamingAnalysis(pack, lambda info: resolve(dict(policy_config), info, file))
     try:
-        with PolicyPackClient(stack=args.stack, dry_run=True, config=plain_config) as pack:
-            info, violations = evaluate(pack, resources, policy_config, args.policy_config or "policy config")
+        resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns,
+                                on_register=analysis.submit)
+        clock.lap("program")
+        info, violations = evaluate(pack, resources, policy_config, file, analysis)
+        clock.lap("policies")
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
     except PackError as error:
         print(f"policy pack: {error}", file=sys.stderr)
         return EXIT_PACK_FAILED
+    finally:
+        analysis.stop()
+        pack.close()
     settings = inputs.settings
     capacity = (measure_cluster(resources, settings) if settings.target == "doks"
                 else measure(resources, settings.size, settings.volume_size_gb))
     mandatory = [v for v in violations if v.enforcement == "mandatory"]
-    elapsed = time.perf_counter() - started
+    elapsed = clock.elapsed()
     mode = "unknown" if args.unknowns else "known"
 
     if output == "json":
@@ -99,4 +138,7 @@ def run(args) -> int:
                   "(set them with `pulumi config set --secret` before a real deploy)")
         print(render_violations(violations, resources, info))
         print(f"done in {elapsed:.2f}s: {len(mandatory)} mandatory violation(s), {len(violations) - len(mandatory)} advisory")
+    clock.lap("output")
+    if args.timings:
+        print(json.dumps(clock.figures()), file=sys.stderr)
     return exit_code(violations)

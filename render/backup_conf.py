@@ -1,9 +1,9 @@
-"""The backup job's settings file and program, as delivered into its container.
+"""The backup job's settings file, as delivered into its container.
 
-The program (images/backup/datastore_backup.py) is baked into the backup image, which is built
-from that folder; the upload delivers the same file to the same path, so the container runs the
-very file the tests run either way. The settings file carries what the stack decides (bucket,
-region, schedule, retention).
+The program (images/backup/datastore_backup.py) is not uploaded: it is baked into the backup
+image, which is built from that folder, so the container runs the very file the tests and the
+drill run (BACKUP_SCRIPT). The settings file carries what the stack decides (bucket, region,
+schedule, retention).
 """
 
 from __future__ import annotations
@@ -49,7 +49,3 @@ def backup_config(settings: Settings, service: Service) -> dict:
 
 def render_backup_conf(service: Service, settings: Settings) -> str:
     return json.dumps(backup_config(settings, service), indent=2) + "\n"
-
-
-def render_backup_script(service: Service, settings: Settings) -> str:
-    return BACKUP_SCRIPT.read_text(encoding="utf-8")

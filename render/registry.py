@@ -7,7 +7,7 @@ from collections.abc import Callable
 from catalog.errors import Problem
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
-from render.backup_conf import render_backup_conf, render_backup_script
+from render.backup_conf import render_backup_conf
 from render.hand_written import render_approval_policies
 from render.migrations import render_migrate_runner, render_migrations
 from render.oauth2_proxy import render_oauth2_proxy_cfg
@@ -26,7 +26,6 @@ RENDERERS: dict[str, Renderer] = {
     "migrations": render_migrations,
     "migrate_runner": render_migrate_runner,
     "backup_conf": render_backup_conf,
-    "backup_script": render_backup_script,
     "oauth2_proxy_cfg": render_oauth2_proxy_cfg,
     # Every service whose secrets export into plain variables gets it as its entrypoint.
     "secrets_wrapper": render_secrets_wrapper,

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from catalog.model import PROGRAM_DIR
+from ops.local_servers import shipped_catalog_and_settings
 from render.backup_conf import BACKUP_SCRIPT
-from tests.servers import shipped_catalog_and_settings
 from tests.support.dockerfile import assemble, parse
 
 CATALOG, _ = shipped_catalog_and_settings()

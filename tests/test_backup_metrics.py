@@ -21,11 +21,7 @@ import pytest
 import yaml
 
 from ops import drill as dr_drill
-from render.observability.alert_rules import BACKUP_METRIC, START_METRIC
-from render.observability.scrape import scrape_jobs
-from tests.conftest import shipped_catalog
-from tests.observability_support import catalog_from, render_all, shipped_settings
-from tests.servers import (
+from ops.local_servers import (
     PostgresServer,
     RedisServer,
     free_port,
@@ -33,6 +29,10 @@ from tests.servers import (
     shipped_catalog_and_settings,
     wait_for_port,
 )
+from render.observability.alert_rules import BACKUP_METRIC, START_METRIC
+from render.observability.scrape import scrape_jobs
+from tests.conftest import shipped_catalog
+from tests.observability_support import catalog_from, render_all, shipped_settings
 
 BUCKET = "metrics-backups"
 DURATION_METRIC = "devtools_backup_last_duration_seconds"
@@ -52,7 +52,7 @@ def scrape(url: str) -> tuple[str, dict[str, float]]:
 
 def test_the_rendered_settings_put_the_metrics_where_prometheus_scrapes_them():
     catalog, _ = shipped_catalog_and_settings()
-    metrics = json.loads(render_config("backup", "backup_conf"))["metrics"]
+    metrics = json.loads(render_config("backup_conf"))["metrics"]
     (job,) = [j for j in scrape_jobs(catalog) if j.job == "backup"]
     assert job.target == f"backup:{metrics['port']}" and job.path == metrics["path"]
     assert metrics["address"] == "0.0.0.0"  # in its container: reachable by its alias on `observability`
@@ -67,7 +67,6 @@ def test_the_alert_asks_for_what_the_program_serves(tmp_path):
 
 @pytest.fixture
 def backup_env(postgres_server: PostgresServer, redis_server: RedisServer, s3_endpoint: str, tmp_path: Path) -> dict:
-    (tmp_path / "redis_password").write_text(redis_server.password)
     env = dr_drill.backup_env(postgres_server, redis_server, tmp_path, s3_endpoint)
     env["PGDATABASE"] = postgres_server.fresh_database("backup_metrics")
     config = json.loads(Path(env["BACKUP_CONFIG"]).read_text())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -14,9 +15,9 @@ import boto3
 import pytest
 
 from ops import drill as dr_drill
-from tests.servers import ROOT, render_config
+from ops.local_servers import free_port, render_config
+from tests.conftest import ROOT
 from tests.support.backup_program import backup_program
-from tests.support.processes import free_port
 
 UTC = dt.UTC
 job = backup_program()  # the file the backup image runs, imported as a module
@@ -50,6 +51,14 @@ def test_drill_refuses_a_file_without_markers_before_starting(tmp_path: Path):
     assert ran.returncode == 2 and ran.stdout == ""
     assert f"{doc}: lacks the {dr_drill.BEGIN_MARK} ... {dr_drill.END_MARK} markers" in ran.stderr
     assert doc.read_text() == "no markers here\n"
+
+
+def test_drill_without_postgresql_says_what_installs_it(tmp_path: Path):
+    missing = tmp_path / "no-postgresql"
+    ran = subprocess.run([sys.executable, "-m", "ops", "drill"], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PG_BIN": str(missing)})
+    assert ran.returncode == 2 and ran.stdout == "" and "Traceback" not in ran.stderr
+    assert f"PostgreSQL is not installed (looked in {missing}); run scripts/setup-system" in ran.stderr
 
 
 @pytest.fixture
@@ -155,7 +164,7 @@ def test_volume_snapshot_taken_and_old_ones_pruned(tmp_path: Path, monkeypatch: 
         ]
         (tmp_path / "token").write_text("do-token")
         monkeypatch.setenv("DO_SNAPSHOT_TOKEN_FILE", str(tmp_path / "token"))
-        snapshots = json.loads(render_config("backup", "backup_conf"))["snapshots"]
+        snapshots = json.loads(render_config("backup_conf"))["snapshots"]
         assert snapshots["api_url"] == "https://api.digitalocean.com"
         snapshots.update(api_url=base, metadata_url=f"{base}/metadata/v1")
         config = job.Config("b", "r", "e", "p", 3600, 14, snapshots, tmp_path / "state")
@@ -178,3 +187,11 @@ def test_restore_refuses_a_corrupted_set(storage: job.Storage, monkeypatch: pyte
         job.restore(storage.config)
     with pytest.raises(job.BackupError, match="not in the bucket"):
         job.restore(storage.config, "20200101T000000Z")
+
+
+def test_the_program_refuses_to_guess_the_redis_host(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("REDIS_HOST", raising=False)
+    with pytest.raises(job.BackupError, match="REDIS_HOST is not set"):
+        job.redis_argv()
+    monkeypatch.setenv("REDIS_HOST", "cache.internal")
+    assert job.redis_argv()[2:4] == ["-h", "cache.internal"]

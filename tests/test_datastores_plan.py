@@ -94,7 +94,9 @@ def test_backups_bucket_and_job(shipped_plan: Plan):
     settings = json.loads(uploads["/etc/devtools/backup.json"])
     assert settings["bucket"] == bucket.inputs["name"]
     assert settings["endpoint"] == "https://nyc3.digitaloceanspaces.com"
-    assert uploads["/opt/backup/datastore_backup.py"] == (ops.engine.PROGRAM_DIR / "images" / "backup" / "datastore_backup.py").read_text()
+    # The program is the image's own (tests/test_backup_image.py): the container receives only its settings and secrets.
+    assert not [path for path in uploads if path.endswith(".py")]
+    assert backup.inputs["command"][:2] == ["python3", "/opt/backup/datastore_backup.py"]
     assert _is_secret(backup.inputs["uploads"])
     for name, env in (("spaces_access_key_id", "SPACES_ACCESS_KEY_ID_FILE"), ("spaces_secret_access_key", "SPACES_SECRET_ACCESS_KEY_FILE"),
                       ("do_snapshot_token", "DO_SNAPSHOT_TOKEN_FILE"), ("db_password", "POSTGRES_PASSWORD_FILE"),
@@ -119,3 +121,40 @@ def test_derived_secret_references_are_checked(catalog: dict):
     assert "secrets.bad_source.derive.from: secret 'nope' is not declared" in problems
     assert any(p.startswith("secrets.bad_renderer.derive.renderer: no secret renderer is named 'nope'") for p in problems)
     assert "secrets.chained.derive.from: secret 'redis_acl' is itself derived" in problems
+
+
+def _renamed(catalog: dict, names: dict[str, str]) -> dict:
+    """The catalog with secrets renamed everywhere they are referenced (keys, service lists, rotation pairs)."""
+    text = json.dumps(catalog)
+    for old, new in names.items():
+        text = text.replace(json.dumps(old), json.dumps(new))
+    return json.loads(text)
+
+
+def test_the_bucket_signs_in_with_the_secrets_marked_spaces_key_whatever_their_names(catalog: dict, tmp_path):
+    catalog = _renamed(catalog, {"spaces_access_key_id": "bucket_id", "spaces_secret_access_key": "bucket_key"})
+    # The halves follow spaces_key:, not the names or the order: swap the marks and the keys swap.
+    catalog["secrets"]["bucket_id"]["spaces_key"] = "secret_access_key"
+    catalog["secrets"]["bucket_key"]["spaces_key"] = "access_key_id"
+    plan = run_plan(catalog, tmp_path, overrides={"devtools:spacesAccessKeyId": "value-of-bucket-id",
+                                                  "devtools:spacesSecretAccessKey": "value-of-bucket-key"})
+    provider = plan.one("pulumi:providers:digitalocean")
+    assert _plain(provider.inputs["spacesAccessId"]) == "value-of-bucket-key"
+    assert _plain(provider.inputs["spacesSecretKey"]) == "value-of-bucket-id"
+    assert plan.one("digitalocean:index/spacesBucket:SpacesBucket").provider.startswith(provider.urn)
+
+
+def test_a_catalog_marking_no_spaces_key_ships_no_bucket(catalog: dict, tmp_path):
+    for secret in catalog["secrets"].values():
+        secret.pop("spaces_key", None)
+    plan = run_plan(catalog, tmp_path)
+    assert not plan.of_type("digitalocean:index/spacesBucket:SpacesBucket")
+    assert not plan.of_type("pulumi:providers:digitalocean")
+
+
+def test_a_spaces_key_half_alone_or_claimed_twice_is_refused(catalog: dict):
+    catalog["secrets"]["spaces_secret_access_key"].pop("spaces_key")
+    assert _problems(catalog) == ["secrets.spaces_access_key_id.spaces_key: is the access_key_id of a Spaces key pair no secret completes"]
+    catalog["secrets"]["spaces_secret_access_key"]["spaces_key"] = "secret_access_key"
+    catalog["secrets"]["do_snapshot_token"]["spaces_key"] = "secret_access_key"
+    assert _problems(catalog) == ["secrets: spaces_secret_access_key, do_snapshot_token all claim spaces_key: secret_access_key"]

@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from catalog.inputs import load_inputs
+from ops.local_servers import free_port
 from ops.stackfile import read_stack_config
 from render.traefik import auth_service, dynamic_config, routed, static_config
 from targets.droplet.service import healthcheck_test
 from tests.support.local_http import SESSION_COOKIE, VALID_SESSION, SignOnStandIn, Upstream
-from tests.support.processes import free_port
 from tests.support.traefik_run import TRAEFIK, RunningTraefik
 
 SIGNED_IN = f"{SESSION_COOKIE}={VALID_SESSION}"

@@ -15,11 +15,11 @@ from policy_helpers import check, rule_form
 from catalog.errors import InputError
 from catalog.inputs import load_inputs
 from catalog.services import load_catalog
+from ops.local_servers import shipped_catalog_and_settings
 from ops.policy_config import resolve
 from ops.stackfile import read_stack_config
 from policies.devtools_policy.images import image_pin_problem
 from policies.devtools_policy.values import is_unknown
-from tests.servers import shipped_catalog_and_settings
 
 IMAGE = "docker-build:index:Image"
 SECRET_MARK = "4dabf18193072939515e22adb298388d"

@@ -83,3 +83,18 @@ print(" ".join(sorted(m for m in sys.modules if m.startswith("ops."))))
     loaded = set(done.stdout.split())
     assert "ops.rotate" in loaded
     assert not loaded & {"ops.preview", "ops.env_diff", "ops.verify", "ops.restore", "ops.validate_env"}
+
+
+def test_the_program_and_the_operator_commands_never_import_the_test_suite():
+    """Operator commands run from a deployment checkout: the drill's local servers live in ops/, not tests/."""
+    import ast
+
+    sources = [ROOT / "__main__.py", *(p for d in ("catalog", "render", "targets", "ops", "policies", "images")
+                                      for p in (ROOT / d).rglob("*.py"))]
+    found = []
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            found += [f"{source.relative_to(ROOT)} imports {n}" for n in names if n == "tests" or n.startswith("tests.")]
+    assert len(sources) > 50 and found == []

@@ -9,8 +9,9 @@ import pytest
 
 from catalog.errors import InputError
 from ops.contract import load_contract
+from ops.local_servers import PostgresServer, render_config
 from render.migrations import RUNNER, load_migrations, render_migrations_script
-from tests.servers import ROOT, PostgresServer, render_config
+from tests.conftest import ROOT
 
 LEGACY = ROOT / "tests" / "fixtures" / "legacy_schema.sql"
 SCHEMA_QUERY = """
@@ -30,7 +31,7 @@ def run_migrate(server: PostgresServer, database: str, script: Path) -> subproce
 @pytest.fixture(scope="module")
 def script(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("migrations") / "migrations.sql"
-    path.write_text(render_config("migrate", "migrations"))  # the program's renderer, shipped catalog
+    path.write_text(render_config("migrations"))  # the program's renderer, shipped catalog
     return path
 
 

@@ -17,8 +17,8 @@ import time
 import pytest
 from policy_helpers import rule_form
 
+from ops.local_servers import free_port
 from policies.devtools_policy.redis import effective_config, persistence_problems
-from tests.support.processes import free_port
 
 # redis-server is installed by scripts/setup-system; without it these tests fail, they do not skip.
 

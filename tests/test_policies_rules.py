@@ -8,6 +8,7 @@ import pytest
 from policy_helpers import CONTAINER, DROPLET, FIREWALL, check, check_stack, rule_form, set_label, stack_form
 
 from policies.devtools_policy.registry import RULES
+from render.backup_conf import BACKUP_SCRIPT
 
 
 @pytest.fixture(scope="module")
@@ -497,9 +498,11 @@ def test_volumes_not_shared(shipped):
 
 def test_uploaded_code_reading_a_secret_file_is_fine_and_a_literal_in_code_fires(shipped):
     # The backup job's own program passes credentials it read from the files its *_FILE variables name.
+    # It is baked into the backup image; uploaded here, it is code the rule reads.
     props = container(shipped, "backup")
+    script = {"file": "/opt/backup/datastore_backup.py", "content": BACKUP_SCRIPT.read_text()}
+    props["uploads"].append(script)
     assert check("no-hardcoded-credentials", CONTAINER, props) == []
-    script = next(u for u in props["uploads"] if u["file"].endswith("datastore_backup.py"))
     script["content"] += '\naws_secret_access_key = "wJalrXUtnFEMI/K7MDENG-literal"\n'
     found = check("no-hardcoded-credentials", CONTAINER, props)
     assert any("aws_secret_access_key holds a literal credential" in m for m in found)

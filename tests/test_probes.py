@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 
+from ops.local_servers import free_port
 from render.probes import probe_argv
 from tests.support.local_http import LocalServer
-from tests.support.processes import free_port
 
 # The probe commands call the tool by its name in the image; here each name maps to the local binary.
 TOOLS = {"curl": shutil.which("curl"), "python": shutil.which("python3"), "node": shutil.which("node")}

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.resp import RedisError, Resp
-from tests.servers import RedisServer, render_config
+from ops.local_servers import RedisServer, render_config
+from ops.resp import RedisError, Resp
 
 ACK_WINDOW = 1.0  # appendfsync everysec: what was acknowledged more than this before the kill is on disk
 
 
 def test_rendered_conf_is_durable_and_bounded():
-    conf = render_config("redis", "redis_conf")
+    conf = render_config("redis_conf")
     lines = set(conf.splitlines())
     assert {"appendonly yes", "appendfsync everysec", "maxmemory-policy noeviction"} <= lines
     assert any(line.startswith("save ") for line in lines)
@@ -75,8 +75,8 @@ def test_acknowledged_writes_survive_sigkill(redis_server: RedisServer):
 
 def test_redis_conf_names_the_acl_file_the_catalog_derives_and_refuses_without_one():
     from catalog.errors import InputError
+    from ops.local_servers import shipped_catalog_and_settings
     from render.redis_conf import render_redis_conf
-    from tests.servers import shipped_catalog_and_settings
 
     catalog, settings = shipped_catalog_and_settings()
     redis = next(s for s in catalog.services.values() if any(c.source == "redis_conf" for c in s.configs))

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from ops.__main__ import main
+from ops.local_servers import RedisServer, free_port, running_redis
 from ops.rotate import contexts
 from ops.rotation import procedure
 from render.secret_renderers import SECRET_RENDERERS
-from tests.servers import RedisServer, running_redis
-from tests.support.processes import free_port
+from tests.support.dockerfile import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -240,11 +240,13 @@ def test_spaces_keys_are_stored_as_a_pair_before_the_one_deploy(by_name):
         assert max(stored) < deploy
 
 
-def test_backup_proofs_run_the_script_the_backup_container_receives(by_name, catalog):
-    script = next(c["target"] for c in catalog["services"]["backup"]["configs"] if c["source"] == "backup_script")
+def test_backup_proofs_run_the_program_the_backup_image_holds(by_name, catalog):
+    # The image's own CMD (`python3 <program> schedule`), read from its Dockerfile: nothing uploads the program.
+    build = catalog["services"]["backup"]["build"]
+    program = " ".join(parse((ROOT / build["dockerfile"]).read_text()).argv[:-1])
     for name, action in (("spaces_secret_access_key", "backup"), ("do_snapshot_token", "snapshot")):
         commands = [s.command or "" for s in procedure(by_name[name]).steps]
-        assert any("docker exec" in c and c.endswith(f"{script} {action}'") for c in commands), name
+        assert any("docker exec" in c and c.endswith(f"{program} {action}'") for c in commands), name
 
 
 def test_grafana_password_reaches_the_cli_on_stdin_only(by_name):
@@ -262,10 +264,13 @@ def test_rotation_verify_edge_and_pack_name_no_service_or_secret_of_the_catalog(
     # Words that are something else there: the backup program's `backup` subcommand, the `edge`
     # role (and the edge network's default name), Traefik's `prometheus` metrics option.
     not_names = {"ops/rotation.py": {"backup"}, "render/traefik.py": {"edge", "prometheus"},
-                 "policies/devtools_policy/docker.py": {"edge"}, "policies/devtools_policy/stack_rules.py": {"edge"}}
+                 "policies/devtools_policy/docker.py": {"edge"}, "policies/devtools_policy/stack_rules.py": {"edge"},
+                 # The backup program's subcommand; the system user of Debian's PostgreSQL package.
+                 "ops/drill.py": {"backup"}, "ops/local_servers.py": {"postgres"}}
     names = set(catalog.services) | set(catalog.secrets)
     for module in ("ops/rotation.py", "ops/verify.py", "render/traefik.py", "policies/devtools_policy/docker.py",
-                   "policies/devtools_policy/stack_rules.py"):
+                   "policies/devtools_policy/stack_rules.py", "targets/backup_storage.py", "targets/droplet/stack.py",
+                   "ops/drill.py", "ops/local_servers.py"):
         text = (ROOT / module).read_text()
         quoted = set(re.findall(r"[\"']([a-z][a-z0-9_-]+)[\"']", text)) - not_names.get(module, set())
         assert not quoted & names, f"{module} names {sorted(quoted & names)}"

@@ -13,6 +13,7 @@ import yaml
 
 from ops.__main__ import main
 from ops.contract import defects as known_defects
+from ops.local_servers import free_port
 from ops.verify import (
     ProbeResult,
     ServiceResult,
@@ -23,7 +24,6 @@ from ops.verify import (
     tunnel_forwards,
 )
 from tests.conftest import deployed_catalog
-from tests.support.processes import free_port
 
 AGENTS = ["cicd", "code-review", "documentation", "feature-dev", "infrastructure", "orchestrator"]
 

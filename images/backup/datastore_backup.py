@@ -160,8 +160,11 @@ def pg_env() -> dict[str, str]:
 
 
 def redis_argv() -> list[str]:
-    return ["redis-cli", "--no-auth-warning", "-h", os.environ.get("REDIS_HOST", "redis"),
-            "-p", os.environ.get("REDIS_PORT", "6379")]
+    # No default host: the catalog's backup service names the Redis it backs up.
+    host = os.environ.get("REDIS_HOST")
+    if not host:
+        raise BackupError("REDIS_HOST is not set (it names the Redis server to back up)")
+    return ["redis-cli", "--no-auth-warning", "-h", host, "-p", os.environ.get("REDIS_PORT", "6379")]
 
 
 def redis_env() -> dict[str, str]:

@@ -22,6 +22,7 @@ from catalog.model import PROGRAM_DIR, read_yaml
 from catalog.services import PROBE_TOOLS, SECRETS_DIR, secret_path
 from catalog.settings import NAMESPACE
 from catalog.units import parse_cpus, parse_memory
+from catalog.wiring import addressed_hosts
 from ops.compose.images import default_port, health_command, known_role, moving_tag_reason, reads_file_variables
 from ops.compose.load import ComposeError, ComposeFile, read_dotenv
 from ops.compose.ports import port_mappings
@@ -560,6 +561,13 @@ class Converter:
             if any(re.search(rf"(?<![\w-]){re.escape(store)}(?![\w-])", value) for value in self.environments[name].values()):
                 out[self.names[store]] = {"condition": "service_healthy"}
                 self.note("implicit-dependency", at, f"{self.names[store]} added: the environment names it, and only its users join its network")
+        # Any other service whose address the environment holds is called: the networks follow depends_on.
+        called = {host for value in self.environments[name].values() for host, _ in addressed_hosts(value)}
+        for other in sorted(called & set(self.compose.services) - {name} - set(self.proxies)):
+            if self.names[other] not in out and name not in self._depends(self.compose.services[other]):
+                out[self.names[other]] = {"condition": "service_started"}
+                self.note("implicit-dependency", at, f"{self.names[other]} added: the environment holds its address, "
+                          "and the networks let through only depends_on edges")
         return out
 
     def _volumes(self, name: str, svc: dict[str, Any]) -> list[str]:

@@ -36,21 +36,44 @@ def no_dead_alert(resources: Sequence[StackResource], config: Mapping[str, Any])
     return found
 
 
-def _answers_to(container: StackResource, host: str) -> bool | None:
-    """Whether the container has `host` as a network alias; None while that cannot be told yet."""
+def _aliases(container: StackResource) -> tuple[set[str], bool]:
+    """The container's known network aliases, and whether some of them cannot be told yet."""
     entries = container.props.get("networksAdvanced")
     if is_unknown(entries):
-        return None
-    unsure = False
+        return set(), True
+    known, unsure = set(), False
     for entry in as_list(entries):
         aliases = entry.get("aliases") if isinstance(entry, Mapping) else UNKNOWN
         if is_unknown(aliases):
             unsure = True
             continue
-        if host in as_list(aliases):
-            return True
-        unsure = unsure or any(is_unknown(a) for a in as_list(aliases))
-    return None if unsure else False
+        for alias in as_list(aliases):
+            if is_unknown(alias):
+                unsure = True
+            elif isinstance(alias, str):
+                known.add(alias)
+    return known, unsure
+
+
+class _AliasIndex:
+    """Which containers answer to a host name, looked up once per target instead of scanning them all."""
+
+    def __init__(self, containers: Sequence[StackResource]):
+        self.answering: dict[str, list[StackResource]] = {}
+        self.unsure: set[str] = set()  # urns of containers whose aliases are not all known yet
+        for c in containers:
+            known, unsure = _aliases(c)
+            for alias in known:
+                self.answering.setdefault(alias, []).append(c)
+            if unsure:
+                self.unsure.add(c.urn)
+
+    def targets(self, host: str) -> list[StackResource]:
+        return self.answering.get(host, [])
+
+    def maybe_more(self, host: str) -> bool:
+        """Whether a container not known to answer to `host` might still turn out to."""
+        return bool(self.unsure - {c.urn for c in self.targets(host)})
 
 
 @policy("scrape-target-reachable", severity="medium", enforcement=ADVISORY, stack=True,
@@ -66,6 +89,7 @@ def scrape_target_reachable(resources: Sequence[StackResource], config: Mapping[
     by_docker_name, by_logical = network_names(resources)
     by_urn = {r.urn: logical for logical, r in by_logical.items()}
     all_containers = container_resources(resources)
+    aliases = _AliasIndex(all_containers)
     found: list[Finding] = []
     for scraper in all_containers:
         files = prometheus_files(as_list(scraper.props.get("uploads")))
@@ -77,10 +101,9 @@ def scrape_target_reachable(resources: Sequence[StackResource], config: Mapping[
             host = target.rsplit(":", 1)[0]
             if host in LOOPBACK:
                 continue
-            answers = {c.urn: _answers_to(c, host) for c in all_containers}
-            targets = [c for c in all_containers if answers[c.urn]]
+            targets = aliases.targets(host)
             if not targets:
-                if None not in answers.values():
+                if not aliases.maybe_more(host):
                     found.append((scraper.urn, f"scrape job {job!r} ({target}): no container answers to {host!r}, "
                                                f"so the target is always down"))
                 continue

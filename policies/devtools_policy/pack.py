@@ -16,11 +16,11 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError
+from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
 from .registry import RULES, Rule
 from .stack_rules import StackResource
-from .values import UNKNOWN, matches_schema, type_name
+from .values import UNKNOWN, UNKNOWN_SENTINELS, matches_schema, type_name
 
 PACK_NAME = "devtools"
 
@@ -34,6 +34,10 @@ def thaw(value: Any) -> Any:
     """
     if isinstance(value, str | bytes):
         return value
+    if isinstance(value, _DictProxy | _ListProxy):
+        # The proxy's own escape hatch to what it wraps: reading through it would check (and, for an
+        # unknown, raise) at every value; a value it would refuse is exactly an engine sentinel.
+        return _thaw_target(value["__target"])
     if isinstance(value, Mapping):
         plain = {}
         for key in value:
@@ -51,6 +55,20 @@ def thaw(value: Any) -> Any:
                 items.append(UNKNOWN)
         return items
     return value
+
+
+def _thaw_target(target: dict | list) -> Any:
+    if isinstance(target, dict):
+        return {key: _thaw_item(item) for key, item in target.items()}
+    return [_thaw_item(item) for item in target]
+
+
+def _thaw_item(item: Any) -> Any:
+    if isinstance(item, _DictProxy | _ListProxy):
+        return _thaw_target(item["__target"])
+    if isinstance(item, str) and item in UNKNOWN_SENTINELS:
+        return UNKNOWN
+    return item  # a scalar: the proxy wraps only dicts and lists
 
 
 def _schema(rule: Rule) -> PolicyConfigSchema | None:

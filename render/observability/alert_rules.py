@@ -116,7 +116,8 @@ def _container_rules(name: str, spec: Service, containers_job: str) -> list[Rule
     ]
 
 
-def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]:
+def service_rules(catalog: Catalog, name: str, settings: Settings, containers_job: str | None) -> list[Rule]:
+    """One service's rules; `containers_job` is the job yielding container metrics (found once per catalog)."""
     spec = catalog.services[name]
     rules: list[Rule] = []
     if spec.metrics is not None and spec.long_running:
@@ -126,7 +127,6 @@ def service_rules(catalog: Catalog, name: str, settings: Settings) -> list[Rule]
                           {"service": name}))
         if produces(catalog, name, HTTP_METRIC):
             rules += _http_rules(name)
-    containers_job = job_yielding(catalog, CONTAINER_METRIC)
     if spec.long_running and containers_job:
         rules += _container_rules(name, spec, containers_job)
     return rules
@@ -197,8 +197,9 @@ def platform_rules(catalog: Catalog, settings: Settings) -> list[Rule]:
 
 def rule_groups(catalog: Catalog, settings: Settings) -> dict:
     groups = [{"name": "platform", "rules": [r.to_dict() for r in platform_rules(catalog, settings)]}]
+    containers_job = job_yielding(catalog, CONTAINER_METRIC)  # once: looking it up scans every job
     for name in catalog.services:
-        rules = service_rules(catalog, name, settings)
+        rules = service_rules(catalog, name, settings, containers_job)
         if rules:
             groups.append({"name": f"service:{name}", "rules": [r.to_dict() for r in rules]})
     return {"groups": [g for g in groups if g["rules"]]}

@@ -60,7 +60,8 @@ def _overview(builder: dash.Dashboard, catalog: Catalog) -> dash.Dashboard:
     return builder
 
 
-def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Service) -> dash.Dashboard:
+def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Service,
+                 containers_job: str | None) -> dash.Dashboard:
     builder = builder.with_row(dash.Row(f"{name} ({spec.role})").collapsed(False))
     job = f'job="{name}"'
     if spec.metrics is not None:
@@ -75,7 +76,7 @@ def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Ser
             "Error rate (5xx)", "percentunit",
             _query(f'sum(rate(http_requests_total{{{job},status="5xx"}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
                    "errors"), width=5))
-    if containers_job := job_yielding(catalog, CONTAINER_METRIC):
+    if containers_job:
         sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
         builder = builder.with_panel(_timeseries(
             "Memory against limit", "bytes",
@@ -92,9 +93,10 @@ def platform_dashboard(catalog: Catalog) -> dict:
     builder = (dash.Dashboard("Dev-Tools platform").uid(DASHBOARD_UID).tags(["devtools", "generated"])
                .refresh("30s").time("now-6h", "now").readonly())
     builder = _overview(builder, catalog)
+    containers_job = job_yielding(catalog, CONTAINER_METRIC)  # once: looking it up scans every job
     for name, spec in catalog.services.items():
         if spec.long_running:
-            builder = _service_row(builder, catalog, name, spec)
+            builder = _service_row(builder, catalog, name, spec, containers_job)
     return json.loads(json.dumps(builder.build(), cls=JSONEncoder))
 
 

@@ -7,7 +7,7 @@ import pulumi
 from catalog.inputs import Inputs
 from catalog.services import Catalog, published_ports
 from render.registry import render
-from targets.backup_storage import SPACES_KEY_ID, SPACES_SECRET, BackupStorage
+from targets.backup_storage import BackupStorage, spaces_key_values
 from targets.droplet.host import SSH_USER, Host
 from targets.droplet.networks import Networks
 from targets.droplet.service import ServiceContainer, Wiring
@@ -73,6 +73,6 @@ class DevToolsStack(pulumi.ComponentResource):
             )
         # --- datastores: off-droplet backups ---
         # Only a catalog that declares the Spaces keys ships backups (an imported compose stack may not yet).
-        if {SPACES_KEY_ID, SPACES_SECRET} <= set(self.secrets.values):
-            self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
+        if key_pair := spaces_key_values(catalog, self.secrets.values):
+            self.backup_storage = BackupStorage("backups", settings, key_pair, opts=child)
         self.register_outputs({"address": self.host.address})

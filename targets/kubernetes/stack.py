@@ -10,7 +10,7 @@ import pulumi_kubernetes as k8s
 from catalog.inputs import Inputs
 from render.environment import resolved_environment
 from render.registry import RENDERERS, render
-from targets.backup_storage import BackupStorage
+from targets.backup_storage import BackupStorage, spaces_key_values
 from targets.droplet.service import service_image
 from targets.droplet.stack import start_order
 from targets.kubernetes import manifests as m
@@ -240,5 +240,5 @@ class KubernetesStack(pulumi.ComponentResource):
                                                           self.registry.images, pull),
                                  opts=pulumi.ResourceOptions(parent=self, providers=[self.cluster.provider]))
         self.address = self.platform.address
-        self.backup_storage = BackupStorage("backups", settings, self.secrets.values, opts=child)
+        self.backup_storage = BackupStorage("backups", settings, spaces_key_values(inputs.catalog, self.secrets.values), opts=child)
         self.register_outputs({"address": self.address})

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.processes import free_port, stop
+from ops.local_servers import free_port, stop
 
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 

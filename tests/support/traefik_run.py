@@ -22,7 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 
-from tests.support.processes import free_port, stop
+from ops.local_servers import free_port, stop
 
 TRAEFIK = shutil.which("traefik") or str(Path(sys.executable).parent / "traefik")
 

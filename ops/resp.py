@@ -1,4 +1,4 @@
-"""A minimal Redis client (RESP2) for the tests: enough to send commands and read replies."""
+"""A minimal Redis client (RESP2) for the local servers: enough to send commands and read replies."""
 
 from __future__ import annotations
 

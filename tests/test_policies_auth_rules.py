@@ -12,8 +12,8 @@ import pytest
 from policy_helpers import CONTAINER, check, rule_form
 
 from ops.analyzer import PolicySetting
+from ops.local_servers import free_port
 from policies.devtools_policy.redis import auth_problems
-from tests.support.processes import free_port
 
 
 def _inputs(shipped_plan, name: str) -> dict:

@@ -85,8 +85,10 @@ def test_every_problem_is_reported_at_once(catalog, tmp_path, capsys):
     path.write_text(yaml.safe_dump(catalog, sort_keys=False))
     assert main(["preview", "--catalog", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("3 problems")
-    for key in ("services.documentation.colour", "services.cicd.port", "services.redis.environment.MODE"):
+    # The moved port also breaks the address the orchestrator calls cicd by: told in the same pass.
+    assert err.startswith("4 problems")
+    for key in ("services.documentation.colour", "services.cicd.port", "services.redis.environment.MODE",
+                "services.orchestrator.environment.CICD_URL"):
         assert f"{key}:" in err
 
 

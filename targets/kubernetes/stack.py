@@ -93,7 +93,7 @@ def cluster_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpo
         port = inputs.catalog.services[store].port
         for key, value in list(environment.items()):
             if not isinstance(value, str):
-                continue
+                continue  # already rewritten for another managed datastore (an Output naming its host)
             if value == str(port):
                 environment[key] = str(endpoint.port)
             else:

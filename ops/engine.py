@@ -73,6 +73,10 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
         return {"volumeUrn": f"do:volume:{name}"}
     if typ == "digitalocean:index/reservedIp:ReservedIp":
         return {"ipAddress": "203.0.113.20", "reservedIpUrn": f"do:reservedip:{name}"}
+    if typ == "digitalocean:index/databaseCluster:DatabaseCluster":
+        return {"privateHost": f"private-{inputs['name']}.db.example.internal", "password": fake_secret(name, 32)}
+    if typ == "digitalocean:index/databaseUser:DatabaseUser":
+        return {"password": fake_secret(name, 32)}
     if typ == "digitalocean:index/vpc:Vpc":
         return {"urn": f"do:vpc:{name}"}
     if typ == CONTAINER and inputs.get("attach"):

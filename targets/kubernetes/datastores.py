@@ -7,6 +7,7 @@ catalog's name for it stays the in-cluster host name through an ExternalName Ser
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -23,13 +24,19 @@ class Engine:
     user_env: str | None      # the image's variable naming the platform's role (Postgres), if any
     database_env: str | None  # and its database
     version: str | None = None
+    # The managed engine accepts only TLS; how a client's value must say so (see over_tls):
+    url_scheme: str | None = None   # URLs of this scheme take its TLS scheme (`rediss`), or
+    sslmode: bool = False           # a connection string's `sslmode` becomes `require`
 
 
 # By image repository; a datastore whose image is not here stays in the cluster (StatefulSet).
 ENGINES = {
-    "postgres": Engine("pg", 25060, "POSTGRES_USER", "POSTGRES_DB"),
-    "redis": Engine("valkey", 25061, None, None, version="8"),
+    # A client that names no sslmode negotiates TLS already: libpq's default (psql, pg_dump, psycopg) and
+    # asyncpg's since 0.22 are `prefer` (docs/KUBERNETES.md); only an explicit sslmode needs rewriting.
+    "postgres": Engine("pg", 25060, "POSTGRES_USER", "POSTGRES_DB", sslmode=True),
+    "redis": Engine("valkey", 25061, None, None, version="8", url_scheme="redis"),
 }
+SSLMODE = re.compile(r"sslmode=(?:disable|allow|prefer)\b")  # weaker than require; verify-* stay
 
 
 def engine_of(spec: Service) -> Engine | None:
@@ -39,6 +46,25 @@ def engine_of(spec: Service) -> Engine | None:
         return None
     # Postgres keeps the catalog's major version; Valkey has its own numbering.
     return engine if engine.version else Engine(**{**engine.__dict__, "version": tag.split(".")[0]})
+
+
+def over_tls(value: str, store: str, port: int, endpoint: Endpoint) -> pulumi.Input[str]:
+    """`value` as a client of the managed engine must write it to connect: TLS, which the engine requires.
+
+    A URL of the engine's scheme naming the datastore (`store:port`, the catalog's or the managed port) takes
+    the TLS scheme and the managed private host, the name its certificate is issued for (not the catalog's).
+    A Postgres URI's `sslmode` becomes `require`. Anything else is returned unchanged.
+    """
+    engine, managed_port = endpoint.engine, endpoint.port
+    if engine.url_scheme is not None:
+        address = re.compile(rf"{engine.url_scheme}://([^@/\s]*@)?{re.escape(store)}:(?:{port}|{managed_port})\b")
+        if address.search(value):
+            return endpoint.host.apply(lambda private: address.sub(
+                lambda found: f"{engine.url_scheme}s://{found.group(1) or ''}{private}:{managed_port}", value))
+        return value
+    if engine.sslmode and f"{store}:" in value:
+        return SSLMODE.sub("sslmode=require", value)
+    return value
 
 
 def managed_datastores(inputs: Inputs) -> dict[str, Engine]:
@@ -63,6 +89,7 @@ class Endpoint:
     host: pulumi.Output[str]
     port: int
     password: pulumi.Output[str]   # secret: replaces the catalog secrets the datastore itself reads
+    engine: Engine
 
 
 class ManagedDatastores(pulumi.ComponentResource):
@@ -113,5 +140,5 @@ class ManagedDatastores(pulumi.ComponentResource):
                                        opts=pulumi.ResourceOptions(parent=self, depends_on=[database]))
                 password = user.password
             self.clusters[service] = cluster
-            self.endpoints[service] = Endpoint(cluster.private_host, engine.port, pulumi.Output.secret(password))
+            self.endpoints[service] = Endpoint(cluster.private_host, engine.port, pulumi.Output.secret(password), engine)
         self.register_outputs({})

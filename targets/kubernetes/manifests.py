@@ -224,7 +224,7 @@ def config_hash(files: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def pod_template(service: str, spec: Service, image: object, environment: dict[str, str], claims: dict[str, str],
+def pod_template(service: str, spec: Service, image: object, environment: dict[str, object], claims: dict[str, str],
                  config_files: dict[str, str], affinity_to: list[str], node_paths: tuple[str, ...] = ()) -> dict:
     """`environment` is the service's, resolved for the stack; `config_files` holds the ConfigMap's files."""
     volumes, mounts = volumes_and_mounts(service, spec, claims, node_paths)

@@ -15,13 +15,13 @@ from targets.droplet.service import service_image
 from targets.droplet.stack import start_order
 from targets.kubernetes import manifests as m
 from targets.kubernetes.cluster import Cluster, ClusterArgs
-from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores
+from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores, over_tls
 from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, policy_documents
 from targets.kubernetes.prometheus import PROMETHEUS_RENDERER
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
 from targets.registry import Registry
-from targets.secrets import Secrets
+from targets.secrets import Secrets, derived_value
 
 # pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
 PULL_SECRET = "registry-pull"
@@ -78,24 +78,50 @@ def claim_plan(inputs: Inputs, deployed: list[str]) -> ClaimPlan:
     return plan
 
 
-def cluster_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, str]:
+def cluster_environment(inputs: Inputs, service: str, endpoints: dict[str, Endpoint]) -> dict[str, pulumi.Input[str]]:
     """The service's variables resolved for the stack (render/environment.py, as on the droplet), where a
-    variable names a managed datastore it depends on by port, with the managed engine's port instead.
+    variable names a managed datastore it depends on by port, with the managed engine's port instead, and
+    every client of a managed datastore connects over TLS, which the engine requires (datastores.over_tls).
 
-    The host name stays the catalog's: an ExternalName Service of that name points at the private host.
+    Elsewhere the host name stays the catalog's: an ExternalName Service of that name points at the private host.
     """
     spec = inputs.catalog.services[service]
-    environment = resolved_environment(spec, inputs.settings)
+    environment: dict[str, pulumi.Input[str]] = dict(resolved_environment(spec, inputs.settings))
     for store, endpoint in endpoints.items():
         if store not in spec.dependencies:
             continue
-        port = str(inputs.catalog.services[store].port)
-        for key, value in environment.items():
-            if value == port:
+        port = inputs.catalog.services[store].port
+        for key, value in list(environment.items()):
+            if not isinstance(value, str):
+                continue  # already rewritten for another managed datastore (an Output naming its host)
+            if value == str(port):
                 environment[key] = str(endpoint.port)
-            elif f"{store}:{port}" in value:
-                environment[key] = value.replace(f"{store}:{port}", f"{store}:{endpoint.port}")
+            else:
+                environment[key] = over_tls(value.replace(f"{store}:{port}", f"{store}:{endpoint.port}"), store, port, endpoint)
     return environment
+
+
+def managed_secret_values(inputs: Inputs, secrets: dict[str, pulumi.Output[str]],
+                          endpoints: dict[str, Endpoint]) -> dict[str, pulumi.Output[str]]:
+    """The catalog's secrets with the managed engines' credentials: the secrets a managed datastore itself
+    reads take its generated password, and a secret derived from one by template (a URL) is derived again
+    from that password and written for TLS to the managed host (over_tls); a renderer's file (the ACL) is the
+    in-cluster server's only, which a managed datastore does not read."""
+    catalog = inputs.catalog
+    values = dict(secrets)
+    for store, endpoint in endpoints.items():
+        port = catalog.services[store].port
+        replaced = {mount.source for mount in catalog.services[store].secret_mounts if catalog.secrets[mount.source].derive is None}
+        for source in replaced:
+            values[source] = endpoint.password
+        for name, spec in catalog.secrets.items():
+            if spec.derive is None or spec.derive.source not in replaced or spec.derive.template is None:
+                continue
+            template = pulumi.Output.from_input(over_tls(spec.derive.template, store, port, endpoint))
+            render = pulumi.Output.all(template, endpoint.password).apply(
+                lambda pair: derived_value(None, pair[0])(pair[1]))
+            values[name] = pulumi.Output.secret(render)
+    return values
 
 
 def _balancer_ip(status) -> str:
@@ -224,17 +250,12 @@ class KubernetesStack(pulumi.ComponentResource):
         self.kubeconfig = self.cluster.kubeconfig
         self.registry = Registry("registry", inputs.catalog, settings, opts=child)
         self.secrets = Secrets("secrets", inputs.catalog, opts=child)
-        values = dict(self.secrets.values)
         endpoints: dict[str, Endpoint] = {}
         engines = managed_datastores(inputs)
         if engines:
             stores = ManagedDatastores("datastores", DatastoresArgs(inputs, engines, self.cluster.vpc.id, self.cluster.cluster.id), opts=child)
             endpoints = stores.endpoints
-            for store, endpoint in endpoints.items():
-                # The credentials the datastore itself reads are the managed engine's now.
-                for mount in inputs.catalog.services[store].secret_mounts:
-                    if inputs.catalog.secrets[mount.source].derive is None:
-                        values[mount.source] = endpoint.password
+        values = managed_secret_values(inputs, self.secrets.values, endpoints)
         pull = self.registry.pull_auth.config_file_content if self.registry.pull_auth else None
         self.platform = Platform("platform", PlatformArgs(inputs, values, endpoints, settings.vpc_ip_range,
                                                           self.registry.images, pull),

@@ -29,7 +29,7 @@ class WorkloadArgs:
     claims: dict[str, str] = field(default_factory=dict)   # catalog volume -> PersistentVolumeClaim name
     claim_templates: list[str] = field(default_factory=list)  # volumes a StatefulSet claims per pod
     affinity_to: list[str] = field(default_factory=list)   # services whose node this one must share
-    environment: dict[str, str] = field(default_factory=dict)  # the service's variables, resolved for the stack
+    environment: dict[str, pulumi.Input[str]] = field(default_factory=dict)  # the service's variables, resolved for the stack
     service_account: str | None = None
     pull_secrets: list[dict[str, str]] = field(default_factory=list)
     node_paths: tuple[str, ...] = ()                       # node directories read instead of the Docker socket

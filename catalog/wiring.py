@@ -2,7 +2,7 @@
 
 Every target builds its network from `depends_on`: the droplet's segmented Docker networks, and on
 Kubernetes one NetworkPolicy allow edge per dependency. A variable holding another service's
-address (`http://gateway-mcp:8000`) that is not backed by a `depends_on` entry would pass on a flat
+address (`http://gateway-mcp:8000`, or `DB_HOST: postgres`) that is not backed by a `depends_on` entry would pass on a flat
 network and fail, connection refused, behind a default-deny policy. So it is refused here, before
 anything is declared, together with an address whose port is not the one that service listens on.
 """
@@ -18,16 +18,26 @@ from catalog.services import Catalog
 _ADDRESS = re.compile(r"[a-z][a-z0-9+.-]*://(?:[^@/\s]*@)?(?P<host>[a-z][a-z0-9-]*)(?::(?P<port>\d+))?")
 
 
-def addressed_hosts(value: str) -> list[tuple[str, str | None]]:
+# A bare `host` or `host:port` is an address only where the variable's name says so (`DB_HOST:
+# postgres`, `REDIS_ADDR: redis:6379`); elsewhere a word such as `redis` may be a mode or a backend.
+_BARE = re.compile(r"(?P<host>[a-z][a-z0-9-]*)(?::(?P<port>\d+))?")
+_ADDRESS_NAMES = ("HOST", "ADDR", "ADDRESS", "SERVER", "ENDPOINT", "URL", "URI")
+
+
+def addressed_hosts(value: str, variable: str = "") -> list[tuple[str, str | None]]:
     """The (host, port) of every address in one environment value."""
-    return [(a.group("host"), a.group("port")) for a in _ADDRESS.finditer(value)]
+    found = [(a.group("host"), a.group("port")) for a in _ADDRESS.finditer(value)]
+    bare = _BARE.fullmatch(value)
+    if not found and bare and variable.upper().rsplit("_", 1)[-1] in _ADDRESS_NAMES:
+        found.append((bare.group("host"), bare.group("port")))
+    return found
 
 
 def wiring_problems(catalog: Catalog, file: str) -> list[Problem]:
     problems = []
     for name, svc in catalog.services.items():
         for variable, value in svc.environment.items():
-            for host, port in addressed_hosts(value):
+            for host, port in addressed_hosts(value, variable):
                 target = catalog.services.get(host)
                 if target is None or host == name:
                     continue  # an outside host (Qdrant Cloud, SMTP relay), or itself

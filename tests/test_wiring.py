@@ -49,3 +49,10 @@ def test_outside_hosts_are_not_judged_and_user_info_is_not_echoed(catalog, tmp_p
     problems = _problems(catalog, tmp_path)
     assert [p.key for p in problems] == ["services.rag-context.environment.CACHE_URL"]
     assert "build-bot" not in problems[0].message + problems[0].fix
+
+
+def test_a_bare_host_counts_where_the_variable_names_an_address(catalog, tmp_path):
+    env = catalog["services"]["rag-context"]["environment"]
+    env["CACHE_HOST"] = "redis"          # an address: refused without the edge
+    env["CACHE_BACKEND"] = "redis"       # a word: not judged
+    assert [p.key for p in _problems(catalog, tmp_path)] == ["services.rag-context.environment.CACHE_HOST"]

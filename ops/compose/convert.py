@@ -562,7 +562,7 @@ class Converter:
                 out[self.names[store]] = {"condition": "service_healthy"}
                 self.note("implicit-dependency", at, f"{self.names[store]} added: the environment names it, and only its users join its network")
         # Any other service whose address the environment holds is called: the networks follow depends_on.
-        called = {host for value in self.environments[name].values() for host, _ in addressed_hosts(value)}
+        called = {host for variable, value in self.environments[name].items() for host, _ in addressed_hosts(value, variable)}
         for other in sorted(called & set(self.compose.services) - {name} - set(self.proxies)):
             if self.names[other] not in out and name not in self._depends(self.compose.services[other]):
                 out[self.names[other]] = {"condition": "service_started"}

@@ -11,6 +11,7 @@ from conftest import run_plan
 from policy_helpers import check_stack, stack_form
 
 from ops.policy_config import resolve
+from ops.preview import EXIT_VIOLATION, evaluate, exit_code
 
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 
@@ -75,3 +76,14 @@ def test_over_grpc_both_fire_on_the_broken_cluster_and_stay_quiet_on_the_shipped
     assert dead and {(v.policy, v.enforcement) for v in dead} == {("no-dead-alert", "mandatory")}
     lost = [v for v in policy_pack.analyze_stack(_with_prometheus_config(k8s_plan, _rename_a_pod_job)) if v.policy in rules]
     assert {(v.policy, v.enforcement) for v in lost} == {("scrape-target-reachable", "advisory")}
+
+
+def test_a_dead_alert_on_the_cluster_fails_the_whole_preview(policy_pack, k8s_plan):
+    """As `preview --stack prod-k8s` runs the pack: the shipped plan has no finding of either rule, a cluster
+    Prometheus that stops collecting the container metrics fails the preview."""
+    rules = {"no-dead-alert", "scrape-target-reachable"}
+    _, shipped = evaluate(policy_pack, list(k8s_plan))
+    assert not [v for v in shipped if v.policy in rules]
+    _, violations = evaluate(policy_pack, _with_prometheus_config(k8s_plan, _drop_kubelet_job))
+    assert {v.policy for v in violations if v.policy in rules} == {"no-dead-alert"}
+    assert exit_code(violations) == EXIT_VIOLATION

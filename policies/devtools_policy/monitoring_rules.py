@@ -8,6 +8,7 @@ check, and `scrape-target-reachable` holds each discovered job to a workload in 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -53,7 +54,12 @@ def _config_maps(resources: Sequence[StackResource]) -> dict[tuple[Any, Any], An
 
 def _received_files(resources: Sequence[StackResource]) -> list[tuple[str, list[Any]]]:
     """(urn, files as uploads) of every container, and of every workload's pod from its ConfigMaps."""
-    received = [(c.urn, as_list(c.props.get("uploads"))) for c in container_resources(resources)]
+    return [(c.urn, as_list(c.props.get("uploads"))) for c in container_resources(resources)] + _pod_files(resources)
+
+
+def _pod_files(resources: Sequence[StackResource]) -> list[tuple[str, list[Any]]]:
+    """(urn, files as uploads) of every workload's pod: what it mounts from the ConfigMaps of its namespace."""
+    received: list[tuple[str, list[Any]]] = []
     config_maps = _config_maps(resources)
     for r in resources:
         pod = pod_spec(r.type, r.props) if r.type in WORKLOADS else None
@@ -160,7 +166,7 @@ def _kept(job: Mapping[str, Any]) -> dict[str, Any]:
 
 def _discovered_pods(pod: Mapping[str, Any], labels: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The discovery labels a workload's pod offers, one set per container port (as `role: pod` gives them)."""
-    base = {_POD_LABEL + "".join(ch if ch.isalnum() else "_" for ch in k): v for k, v in labels.items()}
+    base = {_POD_LABEL + re.sub(r"[^a-zA-Z0-9_]", "_", str(k)): v for k, v in labels.items()}
     # Numbers arrive as floats over the engine's protocol: compare the integer the kubelet would report.
     return [{**base, _PORT_LABEL: str(int(port["containerPort"])) if isinstance(port.get("containerPort"), (int, float))
              else str(port.get("containerPort"))}
@@ -178,8 +184,8 @@ def _undiscoverable_jobs(resources: Sequence[StackResource]) -> list[Finding]:
         if isinstance(pod, Mapping) and isinstance(labels, Mapping):
             offered += _discovered_pods(pod, labels)
     found: list[Finding] = []
-    for urn, uploads in _received_files(resources):
-        files = prometheus_files(uploads) if not any(c.urn == urn for c in container_resources(resources)) else None
+    for urn, uploads in _pod_files(resources):
+        files = prometheus_files(uploads)
         for job in (files.config.get("scrape_configs") or []) if files else []:
             if not isinstance(job, Mapping) or not any(
                     isinstance(sd, Mapping) and sd.get("role") == "pod" for sd in job.get("kubernetes_sd_configs") or []):

@@ -16,7 +16,10 @@ from support.kubernetes_manifests import allowed_edges, by_kind, manifests, sema
 
 from catalog.inputs import load_inputs
 from ops.stackfile import read_stack_config
+from render.observability.alert_rules import CONTAINER_METRIC, CONTAINER_SERVICE_LABEL
+from render.observability.scrape import job_yielding
 from targets.kubernetes.datastores import managed_datastores
+from targets.kubernetes.prometheus import kubernetes_prometheus_yml, scrapes_kubelets
 from targets.kubernetes.stack import deployed_services
 
 STACK = "prod-k8s"
@@ -208,8 +211,10 @@ def test_prometheus_config_uses_kubernetes_discovery_and_passes_promtool(docs, t
     (config_map,) = [d for d in by_kind(docs, "ConfigMap") if "prometheus_yml" in d.get("data", {})]
     config = yaml.safe_load(config_map["data"]["prometheus_yml"])
     jobs = config["scrape_configs"]
-    assert jobs and all(job["kubernetes_sd_configs"] == [{"role": "pod", "namespaces": {"names": ["devtools"]}}]
-                        and "static_configs" not in job for job in jobs)
+    pods, nodes = ([j for j in jobs if j["kubernetes_sd_configs"] == [sd]]
+                   for sd in ({"role": "pod", "namespaces": {"names": ["devtools"]}}, {"role": "node"}))
+    assert pods and len(nodes) == 1 and len(pods) + len(nodes) == len(jobs)
+    assert not any("static_configs" in job for job in jobs)
     for job in jobs:
         del job["kubernetes_sd_configs"]
         job["file_sd_configs"] = [{"files": [str(tmp_path / "targets.json")]}]
@@ -364,3 +369,37 @@ def test_config_files_come_from_the_renderer_registry_as_on_the_droplet(docs, in
             assert config_map["data"][mount.source] == text, (service, mount.source)
             compared += 1
     assert compared >= 10
+
+
+def test_container_metrics_come_from_every_kubelet_through_the_api_server(docs, inputs):
+    """No node has a Docker socket: the job yielding the container metrics reads each kubelet's cAdvisor through
+    the API server proxy, bound to a ClusterRole that allows just that, and relabels the pod's container (the
+    catalog service) into the label the rules and the dashboard select on."""
+    (config_map,) = [d for d in by_kind(docs, "ConfigMap") if "prometheus_yml" in d.get("data", {})]
+    config = yaml.safe_load(config_map["data"]["prometheus_yml"])
+    (job,) = [j for j in config["scrape_configs"] if j["kubernetes_sd_configs"] == [{"role": "node"}]]
+    assert job["job_name"] == job_yielding(inputs.catalog, CONTAINER_METRIC)
+    path = next(r for r in job["relabel_configs"] if r.get("target_label") == "__metrics_path__")
+    assert path["replacement"] == "/api/v1/nodes/${1}/proxy/metrics/cadvisor"
+    assert job["authorization"]["credentials_file"].endswith("/serviceaccount/token") and job["scheme"] == "https"
+    relabel = next(r for r in job["metric_relabel_configs"] if r.get("source_labels") == ["container"])
+    assert relabel["target_label"] == CONTAINER_SERVICE_LABEL
+    rules = config_map["data"]["prometheus_rules"]
+    assert f'job="{job["job_name"]}",{CONTAINER_SERVICE_LABEL}=' in rules
+    (role,) = by_kind(docs, "ClusterRole")
+    (binding,) = by_kind(docs, "ClusterRoleBinding")
+    assert {"nodes/proxy", "nodes/metrics"} <= {r for rule in role["rules"] for r in rule["resources"]}
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    (prometheus,) = [d for d in by_kind(docs, "Deployment", "StatefulSet")
+                     if d["metadata"]["name"] == job_yielding(inputs.catalog, "prometheus_build_info")]
+    pod = prometheus["spec"]["template"]["spec"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "devtools"}]
+    assert pod["automountServiceAccountToken"] is True
+
+
+def test_a_catalog_without_the_container_family_grants_no_node_access():
+    rendered = yaml.safe_dump({"scrape_configs": [{"job_name": "api", "metrics_path": "/metrics", "static_configs": [
+        {"targets": ["api:8000"], "labels": {"service": "api", "__devtools_yields": "http,python"}}]}]})
+    assert not scrapes_kubelets(kubernetes_prometheus_yml(rendered, "devtools"))
+    with_containers = rendered.replace("http,python", "cadvisor,go")
+    assert scrapes_kubelets(kubernetes_prometheus_yml(with_containers, "devtools"))

@@ -41,6 +41,10 @@ def scrape_jobs(prometheus_config: Mapping[str, Any]) -> dict[str, tuple[str, ..
         produced: tuple[str, ...] = ()
         for static in job.get("static_configs") or [{}]:
             produced += produced_by(families_of_label((static.get("labels") or {}).get(YIELDS_LABEL)))
+        # A discovered job (the cluster's) sets the label by relabelling, as a fixed value.
+        for relabel in job.get("relabel_configs") or []:
+            if isinstance(relabel, Mapping) and relabel.get("target_label") == YIELDS_LABEL and not relabel.get("source_labels"):
+                produced += produced_by(families_of_label(relabel.get("replacement")))
         jobs[name] = produced
     return jobs
 

@@ -73,3 +73,24 @@ def static_targets(config: Mapping[str, Any]) -> list[tuple[str, str]]:
                 if isinstance(target, str):
                     found.append((str(job.get("job_name")), target))
     return found
+
+
+def config_map_uploads(pod: Any, containers: Iterable[Any], config_maps: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A pod's ConfigMap files as uploads (`file`, `content`): what its containers mount, at their paths.
+
+    `config_maps` maps a ConfigMap's name to its `data`. A mount of a ConfigMap not in the plan, or of
+    a key it lacks, has unknown content (not judged, never taken for a missing file).
+    """
+    volumes = pod.get("volumes") if isinstance(pod, Mapping) else None
+    sources = {v.get("name"): (v.get("configMap") or {}).get("name") for v in volumes or []
+               if isinstance(v, Mapping) and isinstance(v.get("configMap"), Mapping)}
+    uploads: list[dict[str, Any]] = []
+    for container in containers:
+        for mount in (container.get("volumeMounts") or []) if isinstance(container, Mapping) else []:
+            if not isinstance(mount, Mapping) or mount.get("name") not in sources:
+                continue
+            data = config_maps.get(sources[mount["name"]])
+            key = mount.get("subPath")
+            content = data.get(key) if isinstance(data, Mapping) and isinstance(key, str) else None
+            uploads.append({"file": mount.get("mountPath"), "content": content})
+    return uploads

@@ -42,6 +42,8 @@ HOST_MOUNTS = ("/", DATA_ROOT)
 # What finds each exporter: a metric only it yields (the catalog's `metrics.yields`), not its name.
 HOST_METRIC = "node_filesystem_avail_bytes"
 CONTAINER_METRIC = "container_memory_working_set_bytes"
+# cAdvisor's name for the Docker label devtools.service; the cluster's kubelet job relabels into it.
+CONTAINER_SERVICE_LABEL = "container_label_devtools_service"
 POSTGRES_UP, REDIS_UP = "pg_up", "redis_up"
 
 
@@ -99,7 +101,7 @@ def _http_rules(name: str) -> list[Rule]:
 
 def _container_rules(name: str, spec: Service, containers_job: str) -> list[Rule]:
     """Use against the limits the catalog gives this service (cAdvisor sees its containers by label)."""
-    sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
+    sel = f'job="{containers_job}",{CONTAINER_SERVICE_LABEL}="{name}"'
     limits = spec.deploy.resources.limits
     labels = {"service": name, "scope": "container"}
     return [

@@ -12,7 +12,15 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from catalog.services import Catalog, Service
 from catalog.settings import Settings
 from render.cloud_init import DATA_ROOT
-from render.observability.alert_rules import CONTAINER_METRIC, HOST_METRIC, HTTP_METRIC, POSTGRES_UP, REDIS_UP, watched
+from render.observability.alert_rules import (
+    CONTAINER_METRIC,
+    CONTAINER_SERVICE_LABEL,
+    HOST_METRIC,
+    HTTP_METRIC,
+    POSTGRES_UP,
+    REDIS_UP,
+    watched,
+)
 from render.observability.grafana import PROMETHEUS_UID
 from render.observability.scrape import job_yielding, produces
 
@@ -77,7 +85,7 @@ def _service_row(builder: dash.Dashboard, catalog: Catalog, name: str, spec: Ser
             _query(f'sum(rate(http_requests_total{{{job},status="5xx"}}[5m])) / sum(rate(http_requests_total{{{job}}}[5m]))',
                    "errors"), width=5))
     if containers_job:
-        sel = f'job="{containers_job}",container_label_devtools_service="{name}"'
+        sel = f'job="{containers_job}",{CONTAINER_SERVICE_LABEL}="{name}"'
         builder = builder.with_panel(_timeseries(
             "Memory against limit", "bytes",
             _query(f"max(container_memory_working_set_bytes{{{sel}}})", "working set"),

@@ -17,7 +17,8 @@ from targets.kubernetes import manifests as m
 from targets.kubernetes.cluster import Cluster, ClusterArgs
 from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores, over_tls
 from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, policy_documents
-from targets.kubernetes.prometheus import PROMETHEUS_RENDERER
+from targets.kubernetes.node_metrics import node_metrics_access
+from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, scrapes_kubelets
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
 from targets.registry import Registry
@@ -200,6 +201,9 @@ class Platform(pulumi.ComponentResource):
                 if renderer in KUBERNETES_RENDERERS:
                     files[mount.source] = KUBERNETES_RENDERERS[renderer](files[mount.source], namespace)
             account = self._discovery_account(service, namespace, in_namespace) if cluster_renderers(catalog, spec) else None
+            if account and any(scrapes_kubelets(files[c.source]) for c in spec.configs
+                               if catalog.configs[c.source].renderer == PROMETHEUS_RENDERER):
+                node_metrics_access(account, namespace, in_namespace)
             self.workloads[service] = Workload(
                 service,
                 WorkloadArgs(

@@ -57,6 +57,39 @@ def thaw(value: Any) -> Any:
     return value
 
 
+class SharedProps:
+    """Each resource's thawed properties, computed once and shared by every policy that reads them.
+
+    The SDK hands each policy of one Analyze (and each stack policy of one AnalyzeStack) its own freshly
+    deserialised copy of the same properties, so thawing per policy costs the pack one full walk of the
+    resource per policy. The cache keys each URN on the repr of what the SDK deserialised: built in C,
+    and strict where `==` is not (True == 1.0, but their reprs differ), so equal keys mean identical
+    data and the same thawed result; a resource sent again with other properties is thawed again.
+    An object the repr shows by address is held by the cached value, so that address cannot come back
+    for another object. Rules read the shared value and never change it (tests/test_policies_shared_props.py checks the shipped plan).
+    """
+
+    def __init__(self) -> None:
+        self._by_urn: dict[str, tuple[str, Any]] = {}
+        self.thawed = 0  # how many times a resource's properties were actually walked
+
+    def props(self, urn: str, value: Any) -> Any:
+        if not isinstance(value, _DictProxy):
+            return thaw(value)
+        key = repr(value["__target"])
+        cached = self._by_urn.get(urn)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        plain = thaw(value)
+        self.thawed += 1
+        # One entry per URN: dict assignment is atomic, so concurrent Analyze threads at worst thaw twice.
+        self._by_urn[urn] = (key, plain)
+        return plain
+
+
+SHARED_PROPS = SharedProps()
+
+
 def _thaw_target(target: dict | list) -> Any:
     if isinstance(target, dict):
         return {key: _thaw_item(item) for key, item in target.items()}
@@ -103,7 +136,7 @@ def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[st
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        props = thaw(args.props)
+        props = SHARED_PROPS.props(args.urn, args.props)
         found, failures = judged(rule, args.get_config(), lambda config: rule.check(args.resource_type, props, config))
         for message in found + failures:
             report(message, None)
@@ -118,7 +151,7 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
                 type=r.resource_type,
                 urn=r.urn,
                 name=r.name,
-                props=thaw(r.props),
+                props=SHARED_PROPS.props(r.urn, r.props),
                 property_dependencies={key: [dep.urn for dep in deps] for key, deps in r.property_dependencies.items()},
             )
             for r in args.resources

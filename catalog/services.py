@@ -686,7 +686,7 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             if mount.source not in configs:
                 add(f"{at}.configs[{i}]", f"config {mount.source!r} is not declared", "declare it under configs:")
         for key, value in svc.environment.items():
-            reason = placeholder_reason(value)
+            reason = placeholder_reason(value, credential=is_secret_looking_key(key))
             if reason:
                 add(f"{at}.environment.{key}", f"value {reason}", "set a real value, or move it to secrets: and read it from a *_FILE")
             elif is_secret_looking_key(key):

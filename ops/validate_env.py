@@ -182,7 +182,7 @@ def _env_file_problems(entries, catalog: Catalog, label: str) -> list[Problem]:
     for entry in entries:
         if entry.key in known:
             continue
-        reason = placeholder_reason(entry.value)
+        reason = placeholder_reason(entry.value, credential=is_secret_looking_key(entry.key))
         if reason:
             problems.append(Problem(label, entry.key, f"value {reason}", f"set {entry.key} to its real value, or remove the line"))
             continue

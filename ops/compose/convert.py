@@ -467,7 +467,7 @@ class Converter:
             mounts.append(secret if var == secret else {"source": secret, "env": var})
         for var in sorted(env):
             value = env[var]
-            reason = placeholder_reason(value)
+            reason = placeholder_reason(value, credential=looks_secret(var, value))
             if looks_secret(var, value):
                 secret = self._env_secret(name, var, value)
                 mounts.append({"source": secret, "env": f"{var}_FILE"})

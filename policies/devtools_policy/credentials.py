@@ -100,7 +100,7 @@ def placeholders_in_env(pairs: Iterable[tuple[str, Any]]) -> list[str]:
     for key, value in pairs:
         if not isinstance(value, str):
             continue
-        reason = placeholder_reason(value)
+        reason = placeholder_reason(value, credential=is_secret_looking_key(str(key)))
         if reason:
             found.append(f"environment {key}: value {reason}")
         found.extend(f"environment {key}: {text}" for text in fallbacks(value))

@@ -9,28 +9,12 @@ from __future__ import annotations
 
 import re
 
-# Whole values that are never a real credential: the audit found `changeme`
-# fallbacks; the rest are the usual defaults people forget to replace.
-WEAK_VALUES = frozenset(
-    {
-        "changeme",
-        "change-me",
-        "change_me",
-        "password",
-        "passwd",
-        "secret",
-        "admin",
-        "example",
-        "placeholder",
-        "default",
-        "todo",
-        "tbd",
-        "xxx",
-        "none",
-        "null",
-        "test",
-    }
-)
+# Whole values that are never a real value of anything: the audit found `changeme` fallbacks.
+STAND_IN_VALUES = frozenset({"changeme", "change-me", "change_me", "placeholder", "todo", "tbd", "xxx"})
+# Whole values that are never a real credential, the usual defaults people forget to replace, but
+# that are ordinary settings elsewhere (`QUEUE=default`, `COMPRESSION=none`, `MODE=test`).
+WEAK_CREDENTIALS = frozenset({"password", "passwd", "secret", "admin", "example", "default", "none", "null", "test"})
+WEAK_VALUES = STAND_IN_VALUES | WEAK_CREDENTIALS
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"change[-_ ]?me", re.I), "contains 'changeme'"),
@@ -42,12 +26,16 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def placeholder_reason(value: object) -> str | None:
-    """Why `value` looks like a placeholder, or None when it looks real."""
+def placeholder_reason(value: object, credential: bool = True) -> str | None:
+    """Why `value` looks like a placeholder, or None when it looks real.
+
+    `credential=False` judges the value of a setting that is no credential (an environment key
+    that names none): a weak credential word such as `default` is then an ordinary value.
+    """
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.lower() in WEAK_VALUES:
+    if text.lower() in (WEAK_VALUES if credential else STAND_IN_VALUES):
         return f"is the stand-in value '{text}'"
     for pattern, reason in _PATTERNS:
         if pattern.search(text):

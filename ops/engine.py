@@ -121,9 +121,16 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.recorded: list[Recorded] = []
         self.on_register = on_register
+        self._urns: set[str] = set()
+        self._lock = threading.Lock()  # the SDK registers from several threads
 
     def RegisterResource(self, request):
         response = super().RegisterResource(request)
+        with self._lock:
+            # The engine refuses a second resource with the same URN (the update fails); so does this one.
+            if response.urn in self._urns:
+                raise pulumi.RunError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
+            self._urns.add(response.urn)
         if request.type != "pulumi:pulumi:Stack":
             self.recorded.append(
                 Recorded(

@@ -13,13 +13,13 @@ from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting, StreamingAnalysis
 from ops.capacity import measure, measure_cluster
-from ops.engine import PROGRAM_DIR, Recorded, run_program
+from ops.engine import PROGRAM_DIR, ProgramFailed, Recorded, run_program
 from ops.plan import Violation, render_tree, to_json
 from ops.policy_config import read_policy_config, resolve
 from ops.report import Sources, render_violations, to_sarif
 from ops.stackfile import read_stack_config
 
-EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_PACK_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_PACK_FAILED, EXIT_PROGRAM_FAILED = 0, 1, 2, 3, 4
 FORMATS = ("text", "json", "sarif")
 
 
@@ -108,6 +108,10 @@ def run(args) -> int:
     except PackError as error:
         print(f"policy pack: {error}", file=sys.stderr)
         return EXIT_PACK_FAILED
+    except ProgramFailed as error:
+        # A defect of the program, not of the input: `pulumi preview` would fail the same way.
+        print(f"program failed: {error}", file=sys.stderr)
+        return EXIT_PROGRAM_FAILED
     finally:
         analysis.stop()
         pack.close()

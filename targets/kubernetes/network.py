@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -65,7 +65,22 @@ def edges(catalog: Catalog, deployed: set[str], managed_ports: dict[str, int], v
             spec = catalog.services[server]
             if spec.metrics is not None and server != scraper:
                 found.append(Edge(scraper, server, (spec.metrics.port or spec.port,), SCRAPE))
-    return found
+    return _one_per_pair(found)
+
+
+def _one_per_pair(found: list[Edge]) -> list[Edge]:
+    """One edge per (client, server): a pair allowed for two reasons (Prometheus depends on
+    Alertmanager and scrapes it) gets one policy pair with both reasons' ports, named by the first
+    reason, since two policies of one name would be two resources with the same URN."""
+    merged: dict[tuple[str, str], Edge] = {}
+    for edge in found:
+        first = merged.get((edge.client, edge.server))
+        if first is None:
+            merged[(edge.client, edge.server)] = edge
+        else:
+            ports = tuple(sorted(set(first.ports) | set(edge.ports)))
+            merged[(edge.client, edge.server)] = replace(first, ports=ports)
+    return list(merged.values())
 
 
 def internet_clients(catalog: Catalog, deployed: set[str]) -> list[str]:

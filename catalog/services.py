@@ -161,15 +161,19 @@ class Healthcheck(StrictModel):
         return self
 
 
+def _absolute_url_path(key: str, value: str) -> str:
+    if not value.startswith("/"):
+        raise Invalid(f"{key} {value!r} is not absolute", f"write it as /{value}")
+    return check_url_path(value)
+
+
 class Probe(StrictModel):
     path: str
 
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise Invalid(f"path {value!r} is not absolute", f"write it as /{value}")
-        return check_url_path(value)
+        return _absolute_url_path("path", value)
 
 
 class Readiness(Probe):
@@ -218,10 +222,8 @@ class Route(StrictModel):
     @field_validator("path_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise Invalid(f"path_prefix {value!r} is not absolute", f"write it as /{value}")
         # The edge builds its rule from this prefix: only a plain URL path may reach it.
-        return check_url_path(value)
+        return _absolute_url_path("path_prefix", value)
 
 
 class ServiceSecret(StrictModel):

@@ -250,6 +250,29 @@ def test_a_secret_in_environment_is_moved_shared_and_kept_out_of_the_catalog(tmp
     assert "make db read" not in stdout  # the postgres image reads POSTGRES_PASSWORD_FILE itself
 
 
+def test_a_password_in_a_url_without_a_user_is_a_secret_too(tmp_path, capsys):
+    compose = write_compose(tmp_path, """
+        services:
+          app:
+            image: example/app:1.0
+            environment:
+              REDIS_URL: redis://:${REDIS_PASSWORD}@redis:6379/0
+              DATABASE_URL: postgres://app:${REDIS_PASSWORD}@db:5432/app
+              PLAIN_URL: http://redis:6379/0
+    """, env="""
+        REDIS_PASSWORD=r3dis-url-pass
+    """)
+    out = tmp_path / "out.yaml"
+    code, stdout, _ = import_compose(capsys, compose, out)
+    text = out.read_text()
+    assert code == 0
+    assert "r3dis-url-pass" not in text and "r3dis-url-pass" not in stdout
+    app = yaml.safe_load(text)["services"]["app"]
+    assert {"source": "redis_url", "env": "REDIS_URL_FILE"} in app["secrets"]
+    assert {"source": "database_url", "env": "DATABASE_URL_FILE"} in app["secrets"]
+    assert app["environment"] == {"PLAIN_URL": "http://redis:6379/0"}
+
+
 def test_proxy_moving_tags_build_and_docker_socket(tmp_path, capsys):
     compose = write_compose(tmp_path, """
         services:

@@ -129,9 +129,9 @@ def camel(name: str) -> str:
 
 
 # Wider than the catalog's own check (is_secret_looking_key), since nothing has been reviewed yet:
-# SECRET_KEY-style names, and URLs that carry a password (postgres://user:pass@host).
+# SECRET_KEY-style names, and URLs that carry a password (postgres://user:pass@host, redis://:pass@host).
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEY$", re.I)
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^@\s/]+@")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:[^@\s/]+@")
 
 
 def looks_secret(var: str, value: str) -> bool:

@@ -36,6 +36,7 @@ from catalog.formats import (
     parse_published_port,
 )
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
+from policies.devtools_policy.credentials import has_url_password
 from policies.devtools_policy.images import image_pin_problem, split_reference
 from policies.devtools_policy.metric_sources import FAMILIES, unknown_families
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
@@ -691,7 +692,7 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             reason = placeholder_reason(value, credential=is_secret_looking_key(key))
             if reason:
                 add(f"{at}.environment.{key}", f"value {reason}", "set a real value, or move it to secrets: and read it from a *_FILE")
-            elif is_secret_looking_key(key):
+            elif is_secret_looking_key(key) or has_url_password(value):
                 add(f"{at}.environment.{key}", "holds a credential in plain text", f"declare a secret and pass {key}_FILE=/run/secrets/<name> instead")
         if svc.long_running and svc.healthcheck is None:
             add(f"{at}.healthcheck", "a long-running service has no health check", "add healthcheck: {path: /health} or a test command")

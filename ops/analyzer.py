@@ -104,6 +104,28 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
+def analyze_request(resource: Recorded) -> Any:
+    """One resource as the engine sends it to Analyze."""
+    return proto.AnalyzeRequest(
+        type=resource.type, urn=resource.urn, name=resource.name, properties=_struct(resource.inputs),
+        options=proto.AnalyzerResourceOptions(parent=resource.parent or ""),
+    )
+
+
+def analyze_stack_request(resources: Iterable[Recorded]) -> Any:
+    """The whole plan as the engine sends it to AnalyzeStack."""
+    return proto.AnalyzeStackRequest(resources=[
+        proto.AnalyzerResource(
+            type=r.type, urn=r.urn, name=r.name, properties=_struct(r.inputs),
+            options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
+            parent=r.parent or "", dependencies=list(r.dependencies),
+            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
+                                  for k, v in r.property_dependencies.items() if v},
+        )
+        for r in resources
+    ])
+
+
 def _message(diagnostic: Any) -> str:
     """The SDK sends `description\\nmessage`; keep the part specific to this finding."""
     text, description = diagnostic.message, diagnostic.description
@@ -279,19 +301,13 @@ class PolicyPackClient:
             request.policyConfig[name].CopyFrom(config)
         self._call("Configure", request)
 
-    def _analyze_request(self, resource: Recorded) -> Any:
-        return proto.AnalyzeRequest(
-            type=resource.type, urn=resource.urn, name=resource.name, properties=_struct(resource.inputs),
-            options=proto.AnalyzerResourceOptions(parent=resource.parent or ""),
-        )
-
     def analyze(self, resource: Recorded) -> list[Violation]:
-        return [_violation(d, resource.urn) for d in self._call("Analyze", self._analyze_request(resource)).diagnostics]
+        return [_violation(d, resource.urn) for d in self._call("Analyze", analyze_request(resource)).diagnostics]
 
     def send_analyze(self, resource: Recorded) -> tuple[Recorded, grpc.Future]:
         """Send one Analyze call without waiting for its answer (`answers` collects them)."""
         assert self.stub is not None, "start() the client first"
-        return resource, self.stub.Analyze.future(self._analyze_request(resource))
+        return resource, self.stub.Analyze.future(analyze_request(resource))
 
     def answers(self, pending: list[tuple[Recorded, grpc.Future]]) -> list[Violation]:
         violations = []
@@ -311,17 +327,7 @@ class PolicyPackClient:
         return self.answers([self.send_analyze(r) for r in resources])
 
     def analyze_stack(self, resources: Iterable[Recorded]) -> list[Violation]:
-        request = proto.AnalyzeStackRequest(resources=[
-            proto.AnalyzerResource(
-                type=r.type, urn=r.urn, name=r.name, properties=_struct(r.inputs),
-                options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-                parent=r.parent or "", dependencies=list(r.dependencies),
-                propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                                      for k, v in r.property_dependencies.items() if v},
-            )
-            for r in resources
-        ])
-        return [_violation(d, None) for d in self._call("AnalyzeStack", request).diagnostics]
+        return [_violation(d, None) for d in self._call("AnalyzeStack", analyze_stack_request(resources)).diagnostics]
 
     def check(self, resources: list[Recorded], settings: Mapping[str, PolicySetting]) -> list[Violation]:
         """Configure, analyze each resource, then the stack: one preview's worth of policy results."""

@@ -13,6 +13,7 @@ import json
 import runpy
 import string
 import sys
+import threading
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -98,8 +99,11 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, known: bool):
         self.known = known
+        # The inputs the mock monitor just deserialised, per thread: the monitor answers on several.
+        self.last = threading.local()
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.last.inputs = args.inputs
         state = dict(args.inputs)
         if self.known:
             state.update(_computed(args.typ, args.name, args.inputs))
@@ -128,7 +132,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                     name=request.name,
                     parent=request.parent or None,
                     dependencies=list(request.dependencies),
-                    inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
+                    inputs=self._inputs(request),
                     custom=bool(request.custom),
                     provider=request.provider or None,
                     property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
@@ -138,6 +142,15 @@ class _RecordingMonitor(mocks.MockMonitor):
             if self.on_register is not None:
                 self.on_register(self.recorded[-1])
         return response
+
+
+    def _inputs(self, request) -> dict[str, Any]:
+        """The request's inputs with unknown values kept. In a preview the mock monitor's own
+        deserialisation already keeps them (the SDK keeps unknowns on a dry run), and nothing changes
+        those inputs (new_resource copies them), so the recording reuses it instead of decoding twice."""
+        if pulumi.runtime.is_dry_run():
+            return self.mocks.last.inputs
+        return rpc.deserialize_properties(request.object, keep_unknowns=True)
 
 
 def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:

@@ -1,0 +1,36 @@
+"""The mock engine records each resource's inputs from the mock monitor's own decoding in a preview:
+the plan is exactly what decoding each request a second time records."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+from pulumi.runtime import rpc
+
+from ops import engine
+from ops.stackfile import read_stack_config
+
+
+def _plan(stack: str) -> str:
+    config = read_stack_config(stack)
+    recorded = engine.run_program(config.config, config.secret_keys, stack, known=False)
+    fields = []
+    for resource in recorded:
+        entry = dataclasses.asdict(resource)
+        entry["dependencies"] = sorted(entry["dependencies"])  # registration is concurrent: order varies
+        entry["property_dependencies"] = {k: sorted(v) for k, v in entry["property_dependencies"].items()}
+        fields.append(entry)
+    unknown = lambda value: "<unknown>" if type(value).__name__ == "Unknown" else repr(value)  # noqa: E731
+    return json.dumps(sorted(fields, key=lambda r: r["urn"]), sort_keys=True, default=unknown)
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-k8s"])
+def test_a_preview_records_what_decoding_each_request_again_records(stack, monkeypatch):
+    reused = _plan(stack)
+    monkeypatch.setattr(engine._RecordingMonitor, "_inputs",
+                        lambda self, request: rpc.deserialize_properties(request.object, keep_unknowns=True))
+    decoded = _plan(stack)
+    assert "<unknown>" in reused, "a preview has unknown values to keep"
+    assert reused == decoded

@@ -36,6 +36,7 @@ from catalog.formats import (
     parse_published_port,
 )
 from catalog.model import Cpus, MemoryBytes, Seconds, StrictModel, display_path, problems_from_validation, read_yaml
+from policies.devtools_policy.credentials import has_url_password
 from policies.devtools_policy.images import image_pin_problem, split_reference
 from policies.devtools_policy.metric_sources import FAMILIES, unknown_families
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
@@ -161,15 +162,19 @@ class Healthcheck(StrictModel):
         return self
 
 
+def _absolute_url_path(key: str, value: str) -> str:
+    if not value.startswith("/"):
+        raise Invalid(f"{key} {value!r} is not absolute", f"write it as /{value}")
+    return check_url_path(value)
+
+
 class Probe(StrictModel):
     path: str
 
     @field_validator("path")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise Invalid(f"path {value!r} is not absolute", f"write it as /{value}")
-        return check_url_path(value)
+        return _absolute_url_path("path", value)
 
 
 class Readiness(Probe):
@@ -218,10 +223,8 @@ class Route(StrictModel):
     @field_validator("path_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not value.startswith("/"):
-            raise Invalid(f"path_prefix {value!r} is not absolute", f"write it as /{value}")
         # The edge builds its rule from this prefix: only a plain URL path may reach it.
-        return check_url_path(value)
+        return _absolute_url_path("path_prefix", value)
 
 
 class ServiceSecret(StrictModel):
@@ -689,7 +692,7 @@ def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -
             reason = placeholder_reason(value, credential=is_secret_looking_key(key))
             if reason:
                 add(f"{at}.environment.{key}", f"value {reason}", "set a real value, or move it to secrets: and read it from a *_FILE")
-            elif is_secret_looking_key(key):
+            elif is_secret_looking_key(key) or has_url_password(value):
                 add(f"{at}.environment.{key}", "holds a credential in plain text", f"declare a secret and pass {key}_FILE=/run/secrets/<name> instead")
         if svc.long_running and svc.healthcheck is None:
             add(f"{at}.healthcheck", "a long-running service has no health check", "add healthcheck: {path: /health} or a test command")

@@ -69,15 +69,6 @@ def parse_duration(value: object) -> float:
     return seconds
 
 
-def format_memory(num_bytes: int) -> str:
-    """The shortest exact compose form, for reports: 536870912 -> 512M."""
-    for unit in ("G", "M", "K"):
-        factor = _FACTORS[unit.lower()]
-        if num_bytes % factor == 0:
-            return f"{num_bytes // factor}{unit}"
-    return f"{num_bytes / 1024**2:.1f}M"
-
-
 def megabytes(num_bytes: int) -> int:
     """Whole MiB, the unit Docker's memory arguments take."""
     return num_bytes // 1024**2

@@ -1,4 +1,5 @@
-"""What the declared containers ask of the droplet: limits and reservations against its size.
+"""What the declared containers ask of the droplet (limits and reservations against its size), or the pods
+of the cluster's node pool with one node lost; and what it costs a month.
 
 The host reserve is read where the memory-capacity policy reads it: the droplet's
 `devtools-host-reserve-mib` tag in the plan, which the program sets from `devtools:hostMemoryReserve`.

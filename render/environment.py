@@ -14,7 +14,7 @@ import re
 from pydantic.alias_generators import to_camel
 
 from catalog.errors import Problem
-from catalog.services import Catalog, Service
+from catalog.services import Catalog, Service, secret_path
 from catalog.settings import NAMESPACE, Settings
 
 SETTING_REFERENCE = re.compile(r"\$\{([A-Za-z][A-Za-z0-9]*)\}")
@@ -34,6 +34,11 @@ def resolved_environment(service: Service, settings: Settings) -> dict[str, str]
     """The environment as the process sees it (references checked by `environment_problems`)."""
     return {key: SETTING_REFERENCE.sub(lambda m: _setting_text(settings, m.group(1)) or "", value)
             for key, value in service.environment.items()}
+
+
+def secret_file_variables(service: Service) -> dict[str, str]:
+    """`*_FILE` variables pointing at each secret file: the value itself never enters the environment."""
+    return {m.file_variable: secret_path(m.source) for m in service.secret_mounts if m.file_variable}
 
 
 def environment_problems(catalog: Catalog, settings: Settings, catalog_file: str, settings_file: str) -> list[Problem]:

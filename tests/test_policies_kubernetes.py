@@ -53,6 +53,10 @@ def _break_plain_credential(inputs):
     _container(inputs)["env"].append({"name": "API_TOKEN", "value": "s3cr3t-value-in-plain-text"})
 
 
+def _break_url_password(inputs):
+    _container(inputs)["env"].append({"name": "CACHE_URL", "value": "redis://:s3cr3t-value@redis:6379/0"})
+
+
 def _break_privileged(inputs):
     _container(inputs)["securityContext"]["privileged"] = True
 
@@ -82,6 +86,7 @@ BREAKAGES = [
     ("k8s-probes", _break_probes, "has no readinessProbe"),
     ("k8s-secrets-as-files", _break_secret_env, "secretKeyRef"),
     ("k8s-secrets-as-files", _break_plain_credential, "in plain text"),
+    ("k8s-secrets-as-files", _break_url_password, "env CACHE_URL holds a credential in plain text"),
     ("k8s-no-privilege", _break_privileged, "runs privileged"),
     ("k8s-no-privilege", _break_host_network, "network namespace"),
     ("k8s-no-privilege", _break_escalation, "may escalate privileges"),

@@ -205,6 +205,10 @@ def test_secrets_as_files(shipped):
     props = container(shipped)
     props["envs"].append("POSTGRES_PASSWORD=hunter2")
     assert check("secrets-as-files", CONTAINER, props) == ["environment POSTGRES_PASSWORD holds a credential"]
+    props = container(shipped)
+    props["envs"] += ["CACHE_URL=redis://:Zx81kdq0@redis:6379/0", "DATA_URL=postgres://app:${DB_PASSWORD}@db/app",
+                      "PLAIN_URL=http://user@host:8080/"]
+    assert check("secrets-as-files", CONTAINER, props) == ["environment CACHE_URL holds a credential"]
     props = container(shipped, "redis")
     props["command"] = ["redis-server", "--requirepass", "Zx81kdq0"]
     assert check("secrets-as-files", CONTAINER, props) == ["command line passes --requirepass a credential"]

@@ -41,6 +41,8 @@ BAD_CATALOGS = [
      "services.cicd.environment.GITHUB_ORG", "your-"),
     ("credential in plain text", lambda c: _svc(c, "cicd")["environment"].update(DB_PASSWORD="s3cr3t-Value-x1"),
      "services.cicd.environment.DB_PASSWORD", "DB_PASSWORD_FILE"),
+    ("password in a URL", lambda c: _svc(c, "cicd")["environment"].update(CACHE_URL="redis://:s3cr3t-Value-x1@redis:6379/0"),
+     "services.cicd.environment.CACHE_URL", "CACHE_URL_FILE"),
     ("unpinned image", lambda c: _svc(c, "grafana").update(image="grafana/grafana:latest"),
      "services.grafana.image", "moving tag 'latest'"),
     ("untagged image", lambda c: _svc(c, "grafana").update(image="grafana/grafana"),

@@ -27,6 +27,7 @@ from ops.compose.images import default_port, health_command, known_role, moving_
 from ops.compose.load import ComposeError, ComposeFile, read_dotenv
 from ops.compose.ports import port_mappings
 from policies.devtools_policy.container_rules import DOCKER_SOCKETS, SENSITIVE_HOST_DIRS
+from policies.devtools_policy.credentials import credential_arguments, is_reference
 from policies.devtools_policy.images import image_pin_problem, image_repository
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 from render.secret_renderers import ACL_RENDERER
@@ -47,6 +48,9 @@ REDIS_SERVERS = {"redis": "redis-server", "valkey": "valkey-server", "redis-stac
 REDIS_DURABILITY = (("--appendonly", "yes"), ("--appendfsync", "everysec"))
 # A Redis command that already sets a password or an ACL file (the pack's redis-authentication).
 REDIS_AUTH_FLAGS = ("--requirepass", "--aclfile")
+# Written in place of a credential a command line passes (`--requirepass X`): the catalog never holds the value,
+# and the preview refuses the stand-in until the service reads the credential from a file.
+COMMAND_CREDENTIAL = "<credential removed by import-compose>"
 REDIS_SAVE_RULES = ("900 1", "300 10", "60 10000")
 REDIS_DATA_DIR = "/data"
 SHIPPED_CATALOG = PROGRAM_DIR / "config" / "services.yaml"
@@ -129,9 +133,9 @@ def camel(name: str) -> str:
 
 
 # Wider than the catalog's own check (is_secret_looking_key), since nothing has been reviewed yet:
-# SECRET_KEY-style names, and URLs that carry a password (postgres://user:pass@host).
+# SECRET_KEY-style names, and URLs that carry a password (postgres://user:pass@host, redis://:pass@host).
 _SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEY$", re.I)
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^@\s/]+@")
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:[^@\s/]+@")
 
 
 def looks_secret(var: str, value: str) -> bool:
@@ -148,6 +152,15 @@ def is_sensitive_host_path(path: str) -> bool:
 
 def _as_env(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _redacted(arg: str, value: str) -> str:
+    """`arg` without `value`: the argument itself, its `KEY=value` / `--flag=value` form, or inside a shell script."""
+    if arg == value:
+        return COMMAND_CREDENTIAL
+    if arg.endswith("=" + value):
+        return arg[: -len(value)] + COMMAND_CREDENTIAL
+    return arg.replace(value, COMMAND_CREDENTIAL) if any(ch.isspace() for ch in arg) else arg
 
 
 def _split_command(value: Any) -> list[str] | None:
@@ -323,7 +336,7 @@ class Converter:
         for field_name in ("entrypoint", "command"):
             value = _split_command(svc.get(field_name))
             if value is not None:
-                out[field_name] = value
+                out[field_name] = self._without_credentials(name, key, field_name, value)
         environment, mounts = self._secrets_of(name, svc)
         if environment:
             out["environment"] = environment
@@ -387,6 +400,22 @@ class Converter:
             self.volumes.setdefault(volume, {"description": f"Redis data of {key} (AOF and RDB files)."})
             out["volumes"] = [*out.get("volumes", []), f"{volume}:{REDIS_DATA_DIR}"]
             self.note("redis-persistence", ("services", key, "volumes"), f"{volume} added: Redis writes its AOF and RDB files to {REDIS_DATA_DIR}")
+
+    def _without_credentials(self, name: str, key: str, field_name: str, args: list[str]) -> list[str]:
+        """`args` with the value of each credential they pass replaced by COMMAND_CREDENTIAL."""
+        # Shortest first: a shell script's `KEY=value rest` is also read as one long value, which must not
+        # take the rest of the script with it.
+        for flag, value in sorted(credential_arguments(args), key=lambda found: len(found[1])):
+            redacted = [_redacted(arg, value) for arg in args]
+            if is_reference(value) or redacted == args:
+                continue
+            args = redacted
+            self.note("secret-in-command", ("services", key, field_name),
+                      f"{flag} passed a credential here; its value is not written")
+            self.follow(None, f"services.{name}.{field_name}",
+                        f"{flag} passes a credential on the command line: declare a secret for it, have the service "
+                        f"read it from its file under {SECRETS_DIR}, and remove the argument")
+        return args
 
     def _authenticated_redis(self, key: str, out: dict[str, Any]) -> None:
         """Redis lets nobody in without a password (the pack's redis-authentication): a generated password,

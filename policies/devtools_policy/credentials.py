@@ -26,6 +26,8 @@ _CONFIG_LINE = re.compile(r"""^\s*["']?(?P<key>[A-Za-z0-9_.-]+)["']?\s*(?:=|:|\s
 _FILE_VARIABLE = re.compile(r"\b[A-Z][A-Z0-9_]*_FILE\b")
 # Redis ACL rule with an inline password: `user default on >s3cret ~* +@all`.
 _ACL_PASSWORD = re.compile(r"^\s*user\s+\S+.*\s>(?P<password>\S+)")
+# A URL carrying a password, whatever its variable is called: scheme://[user]:password@host (redis://:pw@redis).
+_URL_PASSWORD = re.compile(r"://[^/\s:@]*:(?P<password>[^@\s/]+)@")
 
 
 def is_credential_key(key: str) -> bool:
@@ -153,12 +155,17 @@ def placeholders_in_file(path: str, content: str) -> list[str]:
     return found
 
 
+def has_url_password(value: str) -> bool:
+    """`value` holds a URL with a password of its own (not a `${VAR}` reference)."""
+    return any(not is_reference(m.group("password")) for m in _URL_PASSWORD.finditer(value))
+
+
 def credentials_in_env(pairs: Iterable[tuple[str, Any]]) -> list[str]:
-    """Credential-named variables with a value of their own (rather than a *_FILE path)."""
+    """Credential-named variables with a value of their own (rather than a *_FILE path), and URLs with a password."""
     return [
         f"environment {key} holds a credential"
         for key, value in pairs
-        if is_credential_key(key) and isinstance(value, str) and not is_reference(value)
+        if isinstance(value, str) and ((is_credential_key(key) and not is_reference(value)) or has_url_password(value))
     ]
 
 

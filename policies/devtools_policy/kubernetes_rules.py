@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .credentials import has_url_password
 from .images import image_pin_problem
 from .metadata import policy
 from .placeholders import is_secret_looking_key
@@ -146,8 +147,8 @@ def secrets_as_files(resource_type: str, props: Mapping[str, Any], config: Mappi
             name, value = env.get("name"), env.get("value")
             if isinstance(env.get("valueFrom"), Mapping) and "secretKeyRef" in env["valueFrom"]:
                 found.append(f"container {_name(container)}: env {name} takes a Secret's value (secretKeyRef)")
-            elif isinstance(name, str) and isinstance(value, str) and is_secret_looking_key(name) and value \
-                    and not value.startswith(SECRETS_DIR):
+            elif isinstance(name, str) and isinstance(value, str) and (
+                    (is_secret_looking_key(name) and value and not value.startswith(SECRETS_DIR)) or has_url_password(value)):
                 found.append(f"container {_name(container)}: env {name} holds a credential in plain text")
     return found
 

@@ -63,11 +63,6 @@ def from_wire(value: Any) -> Any:
     return value
 
 
-def known_str(value: Any) -> str | None:
-    """The value if it is a known string, else None."""
-    return value if isinstance(value, str) else None
-
-
 def as_list(value: Any) -> list[Any]:
     """A list input, or [] when absent; an unknown list also yields [] (callers that must tell the
     difference check `is_unknown` first)."""

@@ -37,10 +37,6 @@ def scrape_jobs(catalog: Catalog) -> list[ScrapeJob]:
     return [job for name in catalog.services if (job := job_of(catalog, name)) is not None]
 
 
-def jobs_by_role(catalog: Catalog, *roles: str) -> list[ScrapeJob]:
-    return [job for job in scrape_jobs(catalog) if job.role in roles]
-
-
 def receiving(catalog: Catalog, renderer: str) -> tuple[str, Service] | None:
     """The service that receives the config file `renderer` renders: Prometheus is the one given
     prometheus.yml, Loki the one given loki.yaml, whatever the catalog calls them."""

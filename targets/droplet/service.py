@@ -12,7 +12,7 @@ from catalog.services import Healthcheck, Service, secret_path
 from catalog.settings import Settings
 from catalog.units import megabytes
 from render.cloud_init import DATA_ROOT
-from render.environment import resolved_environment
+from render.environment import resolved_environment, secret_file_variables
 from render.probes import probe_argv
 from render.registry import RENDERERS
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
@@ -20,11 +20,6 @@ from targets.sdk import provider_sdk
 
 # Only the resource modules this file uses (targets/sdk.py says why).
 docker = provider_sdk("pulumi_docker", "container")
-
-
-def secret_env(spec: Service) -> dict[str, str]:
-    """`*_FILE` variables pointing at each secret file: the value itself never enters the environment."""
-    return {m.file_variable: secret_path(m.source) for m in spec.secret_mounts if m.file_variable}
 
 
 def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
@@ -101,7 +96,7 @@ class ServiceContainer(pulumi.ComponentResource):
             uploads.append(docker.ContainerUploadArgs(
                 file=WRAPPER_PATH, content=RENDERERS["secrets_wrapper"](spec, settings), permissions="0555"))
             entrypoint = wrapper_entrypoint()
-        environment = {**resolved_environment(spec, settings), **secret_env(spec)}
+        environment = {**resolved_environment(spec, settings), **secret_file_variables(spec)}
 
         self.container = docker.Container(
             name,

@@ -12,8 +12,9 @@ import json
 import re
 
 from catalog.kubernetes_settings import KubernetesSettings
-from catalog.services import SECRETS_DIR, Healthcheck, Service, secret_path
+from catalog.services import SECRETS_DIR, Healthcheck, Service
 from catalog.units import megabytes
+from render.environment import secret_file_variables
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
 
 NAME_LABEL = "app.kubernetes.io/name"
@@ -180,11 +181,6 @@ def pod_security() -> dict:
             "sysctls": [{"name": "net.ipv4.ip_unprivileged_port_start", "value": "0"}]}
 
 
-def secret_env(spec: Service) -> list[dict]:
-    """`*_FILE` variables naming each secret file: paths only, never a value."""
-    return [{"name": m.file_variable, "value": secret_path(m.source)} for m in spec.secret_mounts if m.file_variable]
-
-
 def volumes_and_mounts(service: str, spec: Service, claims: dict[str, str],
                        node_paths: tuple[str, ...] = ()) -> tuple[list[dict], list[dict]]:
     """Pod volumes and the container's mounts: secrets (one projected volume), config files, claims, host paths.
@@ -234,7 +230,7 @@ def pod_template(service: str, spec: Service, image: object, environment: dict[s
         "name": service,
         "image": image,
         "imagePullPolicy": "IfNotPresent",
-        "env": [{"name": k, "value": v} for k, v in environment.items()] + secret_env(spec) + node_env,
+        "env": [{"name": k, "value": v} for k, v in (*environment.items(), *secret_file_variables(spec).items())] + node_env,
         "ports": container_ports(spec),
         "resources": resources(spec),
         "securityContext": container_security(spec),

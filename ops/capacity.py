@@ -14,6 +14,8 @@ from ops.engine import Recorded
 from policies.devtools_policy.docker import CONTAINER
 from policies.devtools_policy.host_reserve import declared_reserve
 from policies.devtools_policy.host_rules import DROPLET
+from policies.devtools_policy.kubernetes_rules import AUTOSCALER, DATABASE
+from policies.devtools_policy.kubernetes_rules import quantity as read_quantity
 
 MIB = 1024**2
 
@@ -85,17 +87,12 @@ WORKLOAD_TYPES = {
     "kubernetes:apps/v1:DaemonSet": "per-node",
 }
 CLAIM = "kubernetes:core/v1:PersistentVolumeClaim"
-AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
-DATABASE = "digitalocean:index/databaseCluster:DatabaseCluster"
 
 
-def quantity(text: object) -> float:
-    """A Kubernetes quantity (`250m`, `384Mi`, `1`) as a number of cores or bytes."""
-    value = str(text)
-    for suffix, scale in (("Mi", MIB), ("Gi", 1024 * MIB), ("Ki", 1024), ("m", 0.001)):
-        if value.endswith(suffix):
-            return float(value[: -len(suffix)]) * scale
-    return float(value)
+def quantity(value: object) -> float:
+    """A Kubernetes quantity as a number of cores or bytes, read as the pack reads it. One it cannot
+    read counts as nothing here: the pack's k8s-requests-and-limits rule reports it."""
+    return read_quantity(value) or 0.0
 
 
 @dataclass(frozen=True)

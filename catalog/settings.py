@@ -29,6 +29,7 @@ from catalog.services import Catalog
 from catalog.sizes import SIZES
 from policies.devtools_policy.images import tag_pin_problem
 from policies.devtools_policy.placeholders import placeholder_reason
+from policies.devtools_policy.values import leaves
 
 NAMESPACE = "devtools"
 HOSTNAME = re.compile(r"^(?=.{1,253}\Z)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z")
@@ -293,7 +294,7 @@ def parse_settings(
         if namespace != NAMESPACE or key in secret_keys:
             continue
         plain[key] = _decode(text)
-        for where, value in _leaves(key, plain[key]):
+        for where, value in leaves(key, plain[key]):
             reason = placeholder_reason(value)
             if reason:
                 problems.append(Problem(file, f"{NAMESPACE}:{where}", f"value {reason}", f"pulumi config set {NAMESPACE}:{key} <real value>"))
@@ -397,14 +398,3 @@ def _decode(text: str) -> object:
         except json.JSONDecodeError:
             return text
     return text
-
-
-def _leaves(prefix: str, value: object):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(f"{prefix}.{k}", v)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            yield from _leaves(f"{prefix}[{i}]", v)
-    else:
-        yield prefix, value

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from .docker import DOCKER_PROVIDER
 from .metadata import DATABASE_PORTS, PORTS, policy
 from .placeholders import placeholder_reason
-from .values import as_list, is_unknown
+from .values import as_list, is_unknown, leaves
 
 DROPLET = "digitalocean:index/droplet:Droplet"
 FIREWALL = "digitalocean:index/firewall:Firewall"
@@ -79,17 +79,6 @@ def firewall_admin_ports(resource_type: str, props: Mapping[str, Any], config: M
     return found
 
 
-def _leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from _leaves(f"{prefix}.{key}" if prefix else str(key), item)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _leaves(f"{prefix}[{i}]", item)
-    else:
-        yield prefix, value
-
-
 @policy("stack-settings-not-placeholders", severity="high",
       description="Stack settings that reach the cloud (droplet, firewall, SSH keys, tags, ...) hold real "
                   "values, not stand-ins: `pulumi config set devtools:<key> <real value>`.",
@@ -99,7 +88,7 @@ def stack_settings_placeholders(resource_type: str, props: Mapping[str, Any], _c
     if not (resource_type.startswith("digitalocean:") or resource_type == DOCKER_PROVIDER):
         return []
     found = []
-    for where, value in _leaves("", props):
+    for where, value in leaves("", props):
         reason = placeholder_reason(value)
         if reason:
             found.append(f"{where}: value {reason}")

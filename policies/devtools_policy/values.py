@@ -9,7 +9,7 @@ marker, so each rule decides, value by value, what it can still judge.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 SIG_KEY = "4dabf18193072939515e22adb298388d"
@@ -118,3 +118,15 @@ def matches_schema(value: Any, schema: Mapping[str, Any]) -> bool:
     if isinstance(value, dict) and isinstance(schema.get("additionalProperties"), Mapping):
         return all(matches_schema(item, schema["additionalProperties"]) for item in value.values())
     return True
+
+
+def leaves(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """Every scalar in nested mappings and lists, with its path (`a.b[0]`)."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from leaves(f"{prefix}.{key}" if prefix else str(key), item)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from leaves(f"{prefix}[{i}]", item)
+    else:
+        yield prefix, value

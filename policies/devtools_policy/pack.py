@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from pulumi.runtime.proto.analyzer_pb2 import AnalyzeResponse
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -19,6 +18,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
+from . import once_per_call
 from .registry import RULES, Rule
 from .stack_rules import StackResource
 from .values import UNKNOWN, UNKNOWN_SENTINELS, matches_schema, type_name
@@ -56,61 +56,6 @@ def thaw(value: Any) -> Any:
                 items.append(UNKNOWN)
         return items
     return value
-
-
-class SharedProps:
-    """Each resource's thawed properties, computed once per analyzer call and shared by its policies.
-
-    The SDK hands each policy of one Analyze (and each stack policy of one AnalyzeStack) its own freshly
-    deserialised copy of the same request, so thawing per policy walks each resource once per policy.
-    What ties the policies of one call together is the response they report into: each policy's
-    `report` writes into that call's AnalyzeResponse. The cache keys on that object (held, so its id
-    cannot be reused while cached) and, within a stack call, on the resource's position in the request,
-    which is the order the SDK lists them for every stack policy. A report that writes elsewhere shares
-    nothing. Rules read the shared value and never change it (tests/test_policies_shared_props.py).
-    """
-
-    KEPT = 64  # calls remembered: more than the analyzer's worker threads can have in flight
-
-    def __init__(self) -> None:
-        self._calls: dict[int, tuple[Any, dict[Any, Any]]] = {}
-        self.thawed = 0  # how many times a resource's properties were actually walked
-
-    def props(self, report: ReportViolation, place: Any, value: Any) -> Any:
-        """`value` thawed: `place` is where the resource is in its call (its URN for Analyze, its
-        position in the request for AnalyzeStack)."""
-        call = _response_of(report)
-        if call is None:
-            self.thawed += 1
-            return thaw(value)
-        entry = self._calls.get(id(call))
-        if entry is None or entry[0] is not call:
-            entry = (call, {})
-            # Dict operations are atomic: concurrent calls each find their own entry.
-            self._calls[id(call)] = entry
-            while len(self._calls) > self.KEPT:
-                self._calls.pop(next(iter(self._calls)), None)
-        shared = entry[1]
-        if place not in shared:
-            self.thawed += 1
-            shared[place] = thaw(value)
-        return shared[place]
-
-
-def _response_of(report: ReportViolation) -> Any:
-    """The AnalyzeResponse the SDK's report function writes into (pulumi_policy's
-    _create_report_violation closes over it), or None for any other function."""
-    for cell in getattr(report, "__closure__", None) or ():
-        try:
-            contents = cell.cell_contents
-        except ValueError:  # a cell not filled yet
-            continue
-        if isinstance(contents, AnalyzeResponse):
-            return contents
-    return None
-
-
-SHARED_PROPS = SharedProps()
 
 
 def _thaw_target(target: dict | list) -> Any:
@@ -159,7 +104,7 @@ def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[st
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        props = SHARED_PROPS.props(report, args.urn, args.props)
+        props = once_per_call.once(args.props, thaw)
         found, failures = judged(rule, args.get_config(), lambda config: rule.check(args.resource_type, props, config))
         for message in found + failures:
             report(message, None)
@@ -174,10 +119,10 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
                 type=r.resource_type,
                 urn=r.urn,
                 name=r.name,
-                props=SHARED_PROPS.props(report, position, r.props),
+                props=once_per_call.once(r.props, thaw),
                 property_dependencies={key: [dep.urn for dep in deps] for key, deps in r.property_dependencies.items()},
             )
-            for position, r in enumerate(args.resources)
+            for r in args.resources
         ]
         found, failures = judged(rule, args.get_config(), lambda config: rule.check(resources, config))
         for urn, message in found + [(None, failure) for failure in failures]:
@@ -199,4 +144,5 @@ def _metadata(rule: Rule) -> dict[str, Any]:
 
 
 def policies() -> list[Policy]:
+    once_per_call.install()
     return [_stack_policy(rule) if rule.stack else _resource_policy(rule) for rule in RULES]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from types import ModuleType
 
@@ -55,5 +56,28 @@ def main(argv: list[str] | None = None) -> int:
     return command_module(args.command).run(args)
 
 
+def exit_now(code: int) -> None:
+    """Leave with `code` once the output is written, without tearing the interpreter down.
+
+    A command returns when its work is done: files closed, child processes stopped, threads joined.
+    What is left is memory, which the OS takes back at once; freeing it object by object (every module,
+    every resource and Output of a preview) took 0.16 s of a one-second preview.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (`| head`), or a stream already closed
+            pass
+    os._exit(code)
+
+
+# What a process stopped by SIGPIPE exits with: a reader that left early (`| head`) is no error to report.
+EXIT_READER_GONE = 128 + 13
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        code = main() or 0
+    except BrokenPipeError:
+        code = EXIT_READER_GONE
+    exit_now(code)

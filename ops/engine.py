@@ -8,6 +8,7 @@ is what the real engine would hand to the policy pack.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import runpy
@@ -15,13 +16,16 @@ import string
 import sys
 import threading
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime import resource as sdk_resource
+from pulumi.runtime.proto import source_pb2
 
 from policies.devtools_policy.docker import CONTAINER
 
@@ -196,7 +200,43 @@ def run_under_mocks(program: Callable[[], None], config: Mapping[str, str], secr
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
     try:
-        pulumi.runtime.test(program)()
+        with cycle_collection_paused(), _no_source_positions():
+            pulumi.runtime.test(program)()
     except pulumi.RunError as error:
         raise ProgramFailed(str(error), monitor.recorded) from None
     return monitor.recorded
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """Run without Python's cycle collector, as a preview is short and keeps nearly all it allocates.
+
+    Every resource, Output and task the program makes lives until the program ends, so each full
+    collection rescans all of them and finds little to free: with the collector on, the cost of a
+    preview grew with the square of the catalog (1000 services: 14 s of program instead of 8 s, for
+    8% less peak memory). Collection resumes when the block ends; nested blocks leave it to the outer one.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _no_source_positions() -> Iterator[None]:
+    """Register resources without the stack trace the SDK takes of each declaration.
+
+    The SDK walks and reads the source of every frame on the stack (traceback.extract_stack) so that
+    the engine can show where a resource was declared; this engine records no source positions and
+    the mock monitor drops them, so the walk is skipped here: a tenth of the program's time on the
+    DOKS stack. What the program declares is the same: the request only lacks its stackTrace.
+    """
+    taken = sdk_resource._get_stack_trace
+    sdk_resource._get_stack_trace = source_pb2.StackTrace
+    try:
+        yield
+    finally:
+        sdk_resource._get_stack_trace = taken

@@ -13,7 +13,7 @@ from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting, StreamingAnalysis
 from ops.capacity import measure, measure_cluster
-from ops.engine import PROGRAM_DIR, ProgramFailed, Recorded, run_program
+from ops.engine import PROGRAM_DIR, ProgramFailed, Recorded, cycle_collection_paused, run_program
 from ops.plan import Violation, render_tree, to_json
 from ops.policy_config import read_policy_config, resolve
 from ops.report import Sources, render_violations, to_sarif
@@ -81,6 +81,13 @@ class Phases:
 
 
 def run(args) -> int:
+    # Reading a grown catalog allocates as the program does, and for as long: both run without the
+    # cycle collector (ops/engine.py says why).
+    with cycle_collection_paused():
+        return _preview(args)
+
+
+def _preview(args) -> int:
     clock = Phases()
     output = "json" if args.json else (args.format or "text")
     try:

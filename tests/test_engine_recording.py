@@ -4,9 +4,12 @@ the plan is exactly what decoding each request a second time records."""
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 
+import pulumi
 import pytest
+from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime import rpc
 
 from ops import engine
@@ -34,3 +37,31 @@ def test_a_preview_records_what_decoding_each_request_again_records(stack, monke
     decoded = _plan(stack)
     assert "<unknown>" in reused, "a preview has unknown values to keep"
     assert reused == decoded
+
+
+def test_the_program_runs_without_the_cycle_collector_or_stack_walks_and_both_come_back_after():
+    """What the engine turns off for speed (ops/engine.py says why) is off while the program runs and
+    back as it was once it returns, also when the program fails."""
+    seen = {}
+    walk = sdk_resource._get_stack_trace
+
+    def program():
+        seen["collector"] = gc.isenabled()
+        seen["walk"] = sdk_resource._get_stack_trace is walk
+        raise pulumi.RunError("stop here")
+
+    assert gc.isenabled()
+    with pytest.raises(engine.ProgramFailed):
+        engine.run_under_mocks(program, {}, [], "prod")
+    assert seen == {"collector": False, "walk": False}
+    assert gc.isenabled() and sdk_resource._get_stack_trace is walk
+
+
+def test_a_collector_turned_off_by_the_caller_stays_off():
+    gc.disable()
+    try:
+        with engine.cycle_collection_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -85,3 +85,16 @@ def test_the_preview_says_once_what_the_stack_leaves_out():
     assert result.returncode == 0, result.stderr
     said = (result.stdout + result.stderr).count("omitted: langgraph (devtools:omitServices)")
     assert said == 1
+
+
+def test_a_reader_that_leaves_early_ends_the_preview_quietly():
+    """`python -m ops preview | head -1`: the reader closes the pipe mid-plan; no traceback, SIGPIPE's code."""
+    with subprocess.Popen([sys.executable, "-m", "ops", "preview"], cwd=ROOT, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        first = process.stdout.readline()
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    assert first.startswith(b"devtools offline preview")
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert code == 141

@@ -39,6 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PHASES = ("import", "program", "policies", "output")
+# What one long-running service becomes on each target: a container, or a Deployment or StatefulSet.
+SERVICE_TYPES = ("docker:index/container:Container", "kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet")
 
 
 def synthetic_catalog(services: int, tree: Path = ROOT) -> dict:
@@ -195,7 +197,7 @@ def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, re
     if plan is None:
         return
     resources = plan["resources"]
-    services = sum(r["type"] == "docker:index/container:Container" for r in resources)
+    services = sum(r["type"] in SERVICE_TYPES for r in resources)
     catalog = ["--catalog", str(grown_catalog(ROOT, size))] if size is not None else []
     floor = json.loads(subprocess.run([sys.executable, __file__, "--floors", "--stack", stack, *catalog],
                                       cwd=ROOT, capture_output=True, text=True, check=True).stdout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from .docker import SECRETS_DIR
@@ -30,6 +31,10 @@ _ACL_PASSWORD = re.compile(r"^\s*user\s+\S+.*\s>(?P<password>\S+)")
 _URL_PASSWORD = re.compile(r"://[^/\s:@]*:(?P<password>[^@\s/]+)@")
 
 
+# Rules ask about the same keys and files over and over: every service gets the same variable names,
+# and many the same uploaded files (the secrets wrapper, shared configs). Both answers depend on the
+# text alone, so each is worked out once per process.
+@lru_cache(maxsize=4096)
 def is_credential_key(key: str) -> bool:
     name = key.strip().lstrip("-").replace("-", "_")
     return is_secret_looking_key(name) or name.lower() in CREDENTIAL_DIRECTIVES
@@ -123,7 +128,8 @@ def placeholders_in_command(args: list[Any]) -> list[str]:
     return sorted(set(found))
 
 
-def placeholders_in_file(path: str, content: str) -> list[str]:
+@lru_cache(maxsize=1024)
+def placeholders_in_file(path: str, content: str) -> tuple[str, ...]:
     """Fallback or literal credentials in an uploaded file.
 
     A secret file (under /run/secrets/) is judged as a whole: it must not be a stand-in value. Any other
@@ -132,7 +138,7 @@ def placeholders_in_file(path: str, content: str) -> list[str]:
     """
     if path.startswith(SECRETS_DIR):
         reason = placeholder_reason(content.strip())
-        return [f"secret file {path}: content {reason}"] if reason else []
+        return (f"secret file {path}: content {reason}",) if reason else ()
     found = []
     for number, line in enumerate(content.splitlines(), start=1):
         stripped = line.strip()
@@ -152,7 +158,7 @@ def placeholders_in_file(path: str, content: str) -> list[str]:
             if value and not is_reference(value):
                 reason = placeholder_reason(value)
                 found.append(f"{where}: {match.group('key')} " + (f"value {reason}" if reason else "holds a literal credential"))
-    return found
+    return tuple(found)
 
 
 def has_url_password(value: str) -> bool:

@@ -18,7 +18,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, _DictProxy, _ListProxy
 
-from . import once_per_call
+from . import shared_conversions
 from .registry import RULES, Rule
 from .stack_rules import StackResource
 from .values import UNKNOWN, UNKNOWN_SENTINELS, matches_schema, type_name
@@ -76,9 +76,8 @@ def _schema(rule: Rule) -> PolicyConfigSchema | None:
     return PolicyConfigSchema(properties={k: dict(v) for k, v in rule.settings.items()}) if rule.settings else None
 
 
-def setting_problems(rule: Rule, given: Mapping[str, Any] | None) -> list[str]:
-    """Settings the policy config gave that do not fit their schema: the rule cannot judge with them."""
-    config = rule.config(given)
+def setting_problems(rule: Rule, config: Mapping[str, Any]) -> list[str]:
+    """Settings (`rule.config(...)`) that do not fit their schema: the rule cannot judge with them."""
     found = []
     for key, schema in rule.settings.items():
         if not matches_schema(config.get(key), schema):
@@ -92,11 +91,12 @@ def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[st
     """(the check's findings, findings about why it could not judge). Fails closed: a setting out of its
     schema, or a value the check could not read, is a finding, never a crash of the pack. The message names
     the rule and the error's type only: a value could be a secret."""
-    bad_settings = setting_problems(rule, given)
+    config = rule.config(given)
+    bad_settings = setting_problems(rule, config)
     if bad_settings:
         return [], bad_settings
     try:
-        return check(rule.config(given)), []
+        return check(config), []
     except Exception as exc:  # noqa: BLE001 - any failure to judge must become a finding, not silence
         return [], [f"{rule.name} could not judge this input ({type(exc).__name__}): a property has a form the rule "
                     "does not read; see inputs-well-formed, or report it as a bug of the pack"]
@@ -104,7 +104,7 @@ def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[st
 
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
-        props = once_per_call.once(args.props, thaw)
+        props = shared_conversions.once(args.props, thaw)
         found, failures = judged(rule, args.get_config(), lambda config: rule.check(args.resource_type, props, config))
         for message in found + failures:
             report(message, None)
@@ -119,7 +119,7 @@ def _stack_policy(rule: Rule) -> StackValidationPolicy:
                 type=r.resource_type,
                 urn=r.urn,
                 name=r.name,
-                props=once_per_call.once(r.props, thaw),
+                props=shared_conversions.once(r.props, thaw),
                 property_dependencies={key: [dep.urn for dep in deps] for key, deps in r.property_dependencies.items()},
             )
             for r in args.resources
@@ -144,5 +144,5 @@ def _metadata(rule: Rule) -> dict[str, Any]:
 
 
 def policies() -> list[Policy]:
-    once_per_call.install()
+    shared_conversions.install()
     return [_stack_policy(rule) if rule.stack else _resource_policy(rule) for rule in RULES]

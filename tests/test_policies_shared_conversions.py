@@ -1,0 +1,212 @@
+"""The pack converts each resource's properties once and shares them across its policies and calls.
+
+The SDK's own servicer runs in-process here, fed the requests the engine sends. Spy policies beside the
+pack's own see what each policy is handed; the SDK's own conversions (put back for the baseline) show
+what it does without sharing, so the findings of both can be compared.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+
+import pulumi_policy.policy as sdk
+import pytest
+from google.protobuf import json_format
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy.policy import _PolicyAnalyzerServicer
+
+from ops.analyzer import analyze_request, analyze_stack_request
+from ops.engine import Recorded
+from policies.devtools_policy import pack, shared_conversions
+from policies.devtools_policy.docker import CONTAINER
+from tests.conftest import run_plan
+
+
+class Spies:
+    """Two resource and two stack policies that keep the property objects the SDK hands them."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] = []  # (URN, the props object), one entry per policy and resource
+
+    def policies(self) -> list:
+        def resource(args, report):
+            self.seen.append((args.urn, args.props))
+
+        def stack(args, report):
+            self.seen.extend((r.urn, r.props) for r in args.resources)
+
+        return [ResourceValidationPolicy(name=f"spy-resource-{i}", description="spy", validate=resource) for i in (1, 2)] + [
+            StackValidationPolicy(name=f"spy-stack-{i}", description="spy", validate=stack) for i in (1, 2)]
+
+    def handed(self, urn: str) -> list[object]:
+        return [props for seen_urn, props in self.seen if seen_urn == urn]
+
+
+def servicer(*extra) -> _PolicyAnalyzerServicer:
+    return _PolicyAnalyzerServicer(pack.PACK_NAME, "0.0.1", [*pack.policies(), *extra], EnforcementLevel.ADVISORY)
+
+
+def diagnostics(plan: list[Recorded]) -> list[tuple[str, str, str]]:
+    analyzer = servicer()
+    replies = [analyzer.Analyze(analyze_request(r), None) for r in plan]
+    replies.append(analyzer.AnalyzeStack(analyze_stack_request(plan), None))
+    return [(d.policyName, d.urn, d.message) for reply in replies for d in reply.diagnostics]
+
+
+@pytest.fixture(autouse=True)
+def forgotten():
+    """Each test starts with nothing remembered, as a new pack process does."""
+    shared_conversions.REMEMBERED.clear()
+    yield
+    shared_conversions.REMEMBERED.clear()
+
+
+@pytest.fixture
+def unshared(monkeypatch):
+    """The SDK's own conversions and a thaw per policy: the pack as it would be without sharing."""
+    pack.policies()  # installs the sharing, which this fixture then takes out again
+    for name in shared_conversions.CONVERSIONS:
+        monkeypatch.setattr(sdk, name, getattr(sdk, name).__wrapped__)
+    monkeypatch.setattr(sdk, "json_format", json_format)
+    monkeypatch.setattr(shared_conversions, "once", lambda value, convert: convert(value))
+    monkeypatch.setattr(shared_conversions, "install", lambda: True)
+
+
+@pytest.fixture
+def thaws(monkeypatch) -> list[tuple[object, object]]:
+    """Every walk the pack makes of a resource's properties: (what it gave, a copy made at once)."""
+    walks: list[tuple[object, object]] = []
+    real = pack.thaw
+
+    def counting(value):
+        plain = real(value)
+        walks.append((plain, copy.deepcopy(plain)))
+        return plain
+
+    monkeypatch.setattr(pack, "thaw", counting)
+    return walks
+
+
+def test_the_pinned_sdk_has_the_shape_the_sharing_needs():
+    assert shared_conversions.install()
+    assert all(getattr(sdk, name).shared for name in shared_conversions.CONVERSIONS)
+    assert isinstance(sdk.json_format, shared_conversions._JsonFormat)
+
+
+def test_every_policy_of_one_call_is_handed_one_conversion_and_the_pack_walks_it_once(thaws, shipped_plan):
+    spies = Spies()
+    analyzer = servicer(*spies.policies())
+    contents: set[bytes] = set()
+    for resource in shipped_plan:
+        before = len(thaws)
+        request = analyze_request(resource)
+        analyzer.Analyze(request, None)
+        handed = spies.handed(resource.urn)
+        assert len(handed) == 2 and handed[0] is handed[1], resource.urn
+        # Walked once, unless an earlier resource had the very same properties (components: none).
+        content = request.properties.SerializeToString(deterministic=True)
+        assert len(thaws) - before == (content not in contents), resource.urn
+        contents.add(content)
+    assert len(contents) > len(shipped_plan) / 2
+
+
+def test_the_stack_call_reuses_what_each_resources_own_call_converted(thaws, shipped_plan):
+    spies = Spies()
+    analyzer = servicer(*spies.policies())
+    for resource in shipped_plan:
+        analyzer.Analyze(analyze_request(resource), None)
+    walked = len(thaws)
+    analyzer.AnalyzeStack(analyze_stack_request(shipped_plan), None)
+    for resource in shipped_plan:
+        handed = spies.handed(resource.urn)  # two resource policies, then two stack policies
+        assert len(handed) == 4 and all(props is handed[0] for props in handed), resource.urn
+    assert len(thaws) == walked
+
+
+def test_a_stack_call_alone_converts_each_resource_once_for_all_stack_policies(thaws, shipped_plan):
+    spies = Spies()
+    servicer(*spies.policies()).AnalyzeStack(analyze_stack_request(shipped_plan), None)
+    for resource in shipped_plan:
+        handed = spies.handed(resource.urn)
+        assert len(handed) == 2 and handed[0] is handed[1], resource.urn
+    contents = {analyze_request(r).properties.SerializeToString(deterministic=True) for r in shipped_plan}
+    assert len(thaws) == len(contents)
+
+
+def test_without_the_sharing_the_sdk_converts_again_for_each_policy(unshared, thaws, shipped_plan):
+    """The baseline the sharing removes, measured by the same spies: the checks above can fail."""
+    spies = Spies()
+    resource = shipped_plan[0]
+    servicer(*spies.policies()).Analyze(analyze_request(resource), None)
+    first, second = spies.handed(resource.urn)
+    assert first is not second and dict(first) == dict(second)
+    assert len(thaws) == sum(not rule.stack for rule in pack.RULES)
+
+
+def test_sharing_leaves_every_finding_as_it_was_and_no_rule_changes_what_it_shares(monkeypatch, shipped_plan):
+    plan = list(shipped_plan)
+    with monkeypatch.context() as without:
+        pack.policies()
+        for name in shared_conversions.CONVERSIONS:
+            without.setattr(sdk, name, getattr(sdk, name).__wrapped__)
+        without.setattr(sdk, "json_format", json_format)
+        without.setattr(shared_conversions, "once", lambda value, convert: convert(value))
+        without.setattr(shared_conversions, "install", lambda: True)
+        baseline = diagnostics(plan)
+    walks: list[tuple[object, object]] = []
+    real = pack.thaw
+    monkeypatch.setattr(pack, "thaw", lambda value: walks.append((plain := real(value), copy.deepcopy(plain))) or plain)
+    assert diagnostics(plan) == baseline
+    assert diagnostics(plan) == baseline  # again, everything remembered
+    assert walks
+    for shared, as_thawed in walks:
+        assert shared == as_thawed, "a rule changed the properties it shares with the other policies"
+
+
+def test_a_resource_sent_again_with_other_properties_is_judged_on_the_new_ones(thaws):
+    def container(privileged: object) -> Recorded:
+        return Recorded(type=CONTAINER, urn="urn:pulumi:prod::devtools::docker:index/container:Container::app",
+                        name="app", parent=None, dependencies=[], custom=True,
+                        inputs={"name": "app", "image": "app:1", "privileged": privileged})
+
+    analyzer = servicer()
+    first = analyzer.Analyze(analyze_request(container(True)), None)
+    second = analyzer.Analyze(analyze_request(container(1.0)), None)
+    assert len(thaws) == 2
+    assert [d.message for d in first.diagnostics] != [d.message for d in second.diagnostics]
+
+
+def test_the_memory_is_bounded_and_forgets_the_oldest_first():
+    memory = shared_conversions._Remembered(2)
+    for key in ("a", "b", "c"):
+        memory.put(key, None, key.upper())
+    assert memory.get("a") is None and memory.get("b") == (None, "B") and memory.get("c") == (None, "C")
+
+
+def test_another_conversion_of_the_same_value_is_not_shared():
+    value = {"a": [1, {"b": "c"}]}
+    assert sdk.deserialize_properties(value) is sdk.deserialize_properties(value)
+    assert sdk.deserialize_properties(value, True) is not sdk.deserialize_properties(value, True)
+
+
+def test_an_sdk_of_another_shape_is_left_as_it_is(monkeypatch):
+    monkeypatch.delattr(sdk, "unknown_checking_proxy")
+    assert shared_conversions.install() is False
+
+
+@pytest.mark.parametrize(("stack", "known"), [("prod", True), ("prod", False), ("prod-k8s", True)])
+def test_the_packs_calls_leave_no_cyclic_garbage(stack, known):
+    """Why the pack's process runs without the cycle collector (policies/__main__.py): its calls make
+    nothing only that collector could free, on either target, with computed values known or unknown."""
+    plan = run_plan(stack=stack, known=known)
+    analyzer = servicer()
+    gc.collect()
+    gc.disable()
+    try:
+        for resource in plan:
+            analyzer.Analyze(analyze_request(resource), None)
+        analyzer.AnalyzeStack(analyze_stack_request(plan), None)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

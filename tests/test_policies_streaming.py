@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 
 from ops import preview
-from ops.analyzer import PolicyPackClient, StreamingAnalysis
+from ops.analyzer import SENDING_SWITCH_INTERVAL, PolicyPackClient, StreamingAnalysis
 from ops.engine import run_program
 from ops.policy_config import resolve
 from ops.preview import EXIT_BAD_INPUT, EXIT_PACK_FAILED, evaluate
@@ -76,3 +77,17 @@ def test_timings_name_each_phase_without_changing_the_output(capsys):
     figures = json.loads(timed.err.strip().splitlines()[-1])
     assert set(figures) == {"started_at", "program", "policies", "output"}
     assert all(isinstance(value, float) and value >= 0 for value in figures.values())
+
+
+def test_the_interpreter_switches_threads_more_often_only_while_resources_are_handed_on(tmp_path):
+    """The sending thread gets the lock often enough to keep up (ops/analyzer.py says why); once the
+    analysis stops, the interpreter's own switch interval is back, also for a pack that never started."""
+    before = sys.getswitchinterval()
+    missing = PolicyPackClient(pack_dir=tmp_path)  # no pack there: the sending thread fails to start it
+    try:
+        analysis = StreamingAnalysis(missing, lambda info: resolve({}, info))
+        assert sys.getswitchinterval() == min(before, SENDING_SWITCH_INTERVAL) < before
+        analysis.stop()
+        assert sys.getswitchinterval() == before
+    finally:
+        missing.close()

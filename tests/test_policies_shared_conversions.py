@@ -62,15 +62,19 @@ def forgotten():
     shared_conversions.REMEMBERED.clear()
 
 
+def take_out_sharing(patch: pytest.MonkeyPatch) -> None:
+    """The SDK's own conversions and a thaw per policy: the pack as it would be without sharing."""
+    pack.policies()  # installs the sharing, which is then taken out again
+    for name in shared_conversions.CONVERSIONS:
+        patch.setattr(sdk, name, getattr(sdk, name).__wrapped__)
+    patch.setattr(sdk, "json_format", json_format)
+    patch.setattr(shared_conversions, "once", lambda value, convert: convert(value))
+    patch.setattr(shared_conversions, "install", lambda: True)
+
+
 @pytest.fixture
 def unshared(monkeypatch):
-    """The SDK's own conversions and a thaw per policy: the pack as it would be without sharing."""
-    pack.policies()  # installs the sharing, which this fixture then takes out again
-    for name in shared_conversions.CONVERSIONS:
-        monkeypatch.setattr(sdk, name, getattr(sdk, name).__wrapped__)
-    monkeypatch.setattr(sdk, "json_format", json_format)
-    monkeypatch.setattr(shared_conversions, "once", lambda value, convert: convert(value))
-    monkeypatch.setattr(shared_conversions, "install", lambda: True)
+    take_out_sharing(monkeypatch)
 
 
 @pytest.fixture
@@ -147,12 +151,7 @@ def test_without_the_sharing_the_sdk_converts_again_for_each_policy(unshared, th
 def test_sharing_leaves_every_finding_as_it_was_and_no_rule_changes_what_it_shares(monkeypatch, shipped_plan):
     plan = list(shipped_plan)
     with monkeypatch.context() as without:
-        pack.policies()
-        for name in shared_conversions.CONVERSIONS:
-            without.setattr(sdk, name, getattr(sdk, name).__wrapped__)
-        without.setattr(sdk, "json_format", json_format)
-        without.setattr(shared_conversions, "once", lambda value, convert: convert(value))
-        without.setattr(shared_conversions, "install", lambda: True)
+        take_out_sharing(without)
         baseline = diagnostics(plan)
     walks: list[tuple[object, object]] = []
     real = pack.thaw
@@ -185,6 +184,7 @@ def test_the_memory_is_bounded_and_forgets_the_oldest_first():
 
 
 def test_another_conversion_of_the_same_value_is_not_shared():
+    shared_conversions.install()
     value = {"a": [1, {"b": "c"}]}
     assert sdk.deserialize_properties(value) is sdk.deserialize_properties(value)
     assert sdk.deserialize_properties(value, True) is not sdk.deserialize_properties(value, True)

@@ -637,6 +637,23 @@ class Catalog(StrictModel):
     def services_on(self, network: str) -> list[str]:
         return [name for name, svc in self.services.items() if network in svc.networks]
 
+    def start_order(self) -> list[str]:
+        """Services ordered so each comes after everything it depends on (cross_check refuses cycles)."""
+        ordered: list[str] = []
+        placed: set[str] = set()
+
+        def place(name: str) -> None:
+            if name in placed:
+                return
+            placed.add(name)
+            for dep in self.services[name].dependencies:
+                place(dep)
+            ordered.append(name)
+
+        for name in self.services:
+            place(name)
+        return ordered
+
 
 def cross_check(catalog: Catalog, file: str, declared: set[str] | None = None) -> list[Problem]:
     """What a single field cannot know: references, duplicates, cycles, secrets in plain text.

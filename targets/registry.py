@@ -13,6 +13,8 @@ import base64
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
@@ -25,7 +27,6 @@ from targets.sdk import provider_sdk
 
 # Only the resource modules this file uses (targets/sdk.py says why).
 do = provider_sdk("pulumi_digitalocean", "container_registry", "container_registry_docker_credentials")
-docker = provider_sdk("pulumi_docker", "provider")
 docker_build = provider_sdk("pulumi_docker_build", "image")
 
 # Context files that never belong in an image: bytecode caches differ between machines.
@@ -57,6 +58,15 @@ def _login(docker_config: str) -> tuple[str, str]:
     return user, password
 
 
+@dataclass(frozen=True)
+class PullCredentials:
+    """The registry's read-only login: its address and a Docker config JSON (a secret Output).
+    Each target hands it on its own way (the droplet's Docker provider, a cluster's pull secret)."""
+
+    address: pulumi.Output[str]
+    config_file_content: pulumi.Output[str]
+
+
 class Registry(pulumi.ComponentResource):
     """The registry, its credentials, and `images`: the pinned reference each built service runs."""
 
@@ -64,7 +74,7 @@ class Registry(pulumi.ComponentResource):
         super().__init__("devtools:images:Registry", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.images: dict[str, pulumi.Input[str]] = dict(settings.platform_images)
-        self.pull_auth: docker.ProviderRegistryAuthArgs | None = None
+        self.pull_auth: PullCredentials | None = None
         if not uses_registry(catalog, settings):
             self.register_outputs({})
             return
@@ -75,7 +85,7 @@ class Registry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         pull = do.ContainerRegistryDockerCredentials(f"{name}-pull", registry_name=self.registry.name, write=False, opts=child)
-        self.pull_auth = docker.ProviderRegistryAuthArgs(
+        self.pull_auth = PullCredentials(
             address=self.registry.server_url, config_file_content=pulumi.Output.secret(pull.docker_credentials))
 
         to_build = {n: spec for n, spec in built_services(catalog).items()
@@ -130,3 +140,15 @@ class Registry(pulumi.ComponentResource):
         )
         # `ref` is the pushed tag with its digest (repo:tag@sha256:...): the container runs exactly that build.
         return image.ref
+
+
+def service_image(name: str, spec: Service, settings: Settings, images: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
+    """The image a service runs on any target: a built service's pinned reference from `images`
+    (Registry.images), or the catalog image with the stack's tag override applied (`imageTags`)."""
+    if spec.build is not None:
+        return images[name]
+    tag = settings.image_tags.get(name)
+    if tag is None or "@sha256:" in spec.image:
+        return spec.image
+    repository = spec.image.rsplit(":", 1)[0] if ":" in spec.image.rsplit("/", 1)[-1] else spec.image
+    return f"{repository}:{tag}"

@@ -16,6 +16,7 @@ from render.environment import resolved_environment, secret_file_variables
 from render.probes import probe_argv
 from render.registry import RENDERERS
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
+from targets.registry import service_image
 from targets.sdk import provider_sdk
 
 # Only the resource modules this file uses (targets/sdk.py says why).
@@ -26,17 +27,6 @@ def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
     """What the container runs: a built service's pinned reference from the registry, or the
     catalog image with the stack's tag override applied (`imageTags` in stack config)."""
     return service_image(name, spec, wiring.settings, wiring.images)
-
-
-def service_image(name: str, spec: Service, settings: Settings, images: Mapping[str, pulumi.Input[str]]) -> pulumi.Input[str]:
-    """`pinned_image` for any target: `images` holds the built services' references (targets/registry.py)."""
-    if spec.build is not None:
-        return images[name]
-    tag = settings.image_tags.get(name)
-    if tag is None or "@sha256:" in spec.image:
-        return spec.image
-    repository = spec.image.rsplit(":", 1)[0] if ":" in spec.image.rsplit("/", 1)[-1] else spec.image
-    return f"{repository}:{tag}"
 
 
 def image_version(image: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 
 from catalog.inputs import Inputs
-from catalog.services import Catalog, published_ports
+from catalog.services import published_ports
 from render.registry import render
 from targets.backup_storage import BackupStorage, spaces_key_values
 from targets.droplet.host import SSH_USER, Host
@@ -17,24 +17,6 @@ from targets.secrets import Secrets
 
 # Only the resource modules this file uses (targets/sdk.py says why).
 docker = provider_sdk("pulumi_docker", "provider")
-
-
-def start_order(catalog: Catalog) -> list[str]:
-    """Services ordered so each comes after everything it depends on (the catalog has no cycles)."""
-    ordered: list[str] = []
-    placed: set[str] = set()
-
-    def place(name: str) -> None:
-        if name in placed:
-            return
-        placed.add(name)
-        for dep in catalog.services[name].dependencies:
-            place(dep)
-        ordered.append(name)
-
-    for name in catalog.services:
-        place(name)
-    return ordered
 
 
 class DevToolsStack(pulumi.ComponentResource):
@@ -50,7 +32,8 @@ class DevToolsStack(pulumi.ComponentResource):
             host=self.host.address.apply(lambda ip: f"ssh://{SSH_USER}@{ip}"),
             ssh_opts=["-o", "StrictHostKeyChecking=accept-new", "-o", "ServerAliveInterval=15"],
             # Pulls from the stack's registry with its read-only credential.
-            registry_auth=[self.registry.pull_auth] if self.registry.pull_auth else None,
+            registry_auth=[docker.ProviderRegistryAuthArgs(address=auth.address, config_file_content=auth.config_file_content)]
+            if (auth := self.registry.pull_auth) else None,
             # No Docker call before cloud-init has installed and started the engine.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.host.docker_ready]),
         )
@@ -59,7 +42,7 @@ class DevToolsStack(pulumi.ComponentResource):
         wiring = Wiring(self.docker, self.networks.by_name, self.secrets.values, settings, self.registry.images)
 
         self.services: dict[str, ServiceContainer] = {}
-        for svc_name in start_order(catalog):
+        for svc_name in catalog.start_order():
             spec = catalog.services[svc_name]
             configs = {m.source: render(catalog.configs[m.source].renderer, catalog, spec, settings) for m in spec.configs}
             self.services[svc_name] = ServiceContainer(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_digitalocean as do
 import pulumi_kubernetes as k8s
 
 from catalog.settings import Settings
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+do = provider_sdk("pulumi_digitalocean", "vpc", "kubernetes_cluster")
 
 NODE_POOL_LABEL = "devtools/pool"
 

@@ -11,10 +11,13 @@ import re
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_digitalocean as do
 
 from catalog.inputs import Inputs
 from catalog.services import Service
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+do = provider_sdk("pulumi_digitalocean", "database_cluster", "database_firewall", "database_db", "database_user")
 
 
 @dataclass(frozen=True)

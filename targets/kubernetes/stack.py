@@ -11,8 +11,6 @@ from catalog.inputs import Inputs
 from render.environment import resolved_environment
 from render.registry import RENDERERS, render
 from targets.backup_storage import BackupStorage, spaces_key_values
-from targets.droplet.service import service_image
-from targets.droplet.stack import start_order
 from targets.kubernetes import manifests as m
 from targets.kubernetes.cluster import Cluster, ClusterArgs
 from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores, over_tls
@@ -21,7 +19,7 @@ from targets.kubernetes.node_metrics import node_metrics_access
 from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, scrapes_kubelets
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
-from targets.registry import Registry
+from targets.registry import Registry, service_image
 from targets.secrets import Secrets, derived_value
 
 # pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
@@ -35,7 +33,7 @@ def deployed_services(inputs: Inputs) -> list[str]:
     embeds cAdvisor). A log shipper has one: it reads the node's pod log files instead (renderers.py)."""
     managed = managed_datastores(inputs)
     catalog = inputs.catalog
-    return [name for name in start_order(catalog)
+    return [name for name in catalog.start_order()
             if name not in managed and (not m.needs_docker_socket(catalog.services[name])
                                         or reads_instead_of_docker(catalog, catalog.services[name]))]
 

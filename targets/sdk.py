@@ -8,6 +8,11 @@ would (`from .droplet import *`), and the provider's resource types are register
 registers them. So `do.Droplet` is the very class a full import gives. Anyone asking the package for
 a name not loaded this way (another module's `import pulumi_digitalocean as do; do.App`) gets the
 rest of `__init__.py` run first, so the package is never seen incomplete.
+
+The same holds for one API group of pulumi_kubernetes (`pulumi_kubernetes.core.v1`, about fifty
+resource modules, List and Patch kinds included): the group package registers nothing itself (the
+top-level package does), and the lean group is put on its parent package, where the top-level
+package's lazy `k8s.core.v1` finds it.
 """
 
 from __future__ import annotations
@@ -55,8 +60,12 @@ def _lean(name: str) -> ModuleType:
 
     package.__getattr__ = __getattr__
     sys.modules[name] = package
-    package._utilities = importlib.import_module(f"{name}._utilities")
-    exec(_compiled(register, spec.origin), {"_utilities": package._utilities})
+    parent, _, child = name.rpartition(".")
+    if parent:  # as the import system binds a submodule on its package (`k8s.core.v1`)
+        setattr(sys.modules[parent], child, package)
+    if register:
+        package._utilities = importlib.import_module(f"{name}._utilities")
+        exec(_compiled(register, spec.origin), {"_utilities": package._utilities})
     return package
 
 
@@ -68,9 +77,12 @@ def _star(module: ModuleType) -> dict:
 
 
 def provider_sdk(name: str, *modules: str) -> ModuleType:
-    """The package `name` with `modules` (e.g. "droplet", "firewall") loaded and their names on it."""
+    """The package `name` with `modules` (e.g. "droplet", "firewall"; "Service" in a Kubernetes API
+    group) loaded and their names on it."""
     package = sys.modules.get(name) or _lean(name)
     for module_name in (*STAR_IMPORTED, *modules, *SUBMODULES):
+        if module_name not in modules and importlib.util.find_spec(f"{name}.{module_name}") is None:
+            continue  # not every package has enums
         module = importlib.import_module(f"{name}.{module_name}")
         if module_name not in SUBMODULES:
             package.__dict__.update(_star(module))

@@ -13,12 +13,15 @@ import sys
 
 from conftest import ROOT
 
-SDKS = ("pulumi_digitalocean", "pulumi_docker")
+SDKS = ("pulumi_digitalocean", "pulumi_docker", "pulumi_command", "pulumi_kubernetes")
 
 RECORD_PLAN = """
 import dataclasses, json, sys
-if sys.argv[1] == "full":
-    import pulumi_digitalocean, pulumi_docker  # the whole SDKs, as a plain import loads them
+if sys.argv[1] == "full":  # the whole SDKs, as a plain import loads them
+    import pulumi_digitalocean, pulumi_docker, pulumi_command
+    import importlib
+    for group in ("core.v1", "apps.v1", "batch.v1", "networking.v1", "rbac.v1", "policy.v1", "autoscaling.v2"):
+        dir(importlib.import_module(f"pulumi_kubernetes.{group}"))  # a lazily imported group loads on first use
 from ops.engine import run_program
 from ops.stackfile import read_stack_config
 
@@ -28,30 +31,42 @@ def normal(resource):
     fields["property_dependencies"] = {k: sorted(v) for k, v in fields["property_dependencies"].items()}
     return fields
 
-stack = read_stack_config("prod")
+name = sys.argv[2]
+stack = read_stack_config(name)
 plans = {}
 for known in (True, False):
-    recorded = run_program(stack.config, stack.secret_keys, "prod", known=known)
+    recorded = run_program(stack.config, stack.secret_keys, name, known=known)
     plans[str(known)] = sorted((normal(r) for r in recorded), key=lambda r: r["urn"])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_digitalocean", "pulumi_docker"))
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_digitalocean", "pulumi_docker", "pulumi_command", "pulumi_kubernetes"))
 unknown = lambda value: "<unknown>" if type(value).__name__ == "Unknown" else repr(value)  # noqa: E731
 print(json.dumps({"plans": plans, "loaded": loaded}, sort_keys=True, default=unknown))
 """
 
 
-def _record(mode: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", RECORD_PLAN, mode], cwd=ROOT, capture_output=True, text=True, check=True)
+def _record(mode: str, stack: str) -> dict:
+    done = subprocess.run([sys.executable, "-c", RECORD_PLAN, mode, stack], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 
 def test_the_lean_sdk_imports_declare_exactly_what_the_full_sdks_declare():
-    lean, full = _record("lean"), _record("full")
+    lean, full = _record("lean", "prod"), _record("full", "prod")
     assert len(lean["plans"]["True"]) > 50 and len(lean["plans"]["False"]) == len(lean["plans"]["True"])
     assert lean["plans"] == full["plans"]
     # and the lean run really left most of the digitalocean SDK unloaded
     assert "pulumi_digitalocean.droplet" in lean["loaded"] and "pulumi_digitalocean.app" not in lean["loaded"]
     assert "pulumi_digitalocean.app" in full["loaded"]
     assert len(lean["loaded"]) * 3 < len(full["loaded"])
+
+
+def test_the_kubernetes_target_loads_only_its_own_resource_modules_and_declares_the_same():
+    lean, full = _record("lean", "prod-k8s"), _record("full", "prod-k8s")
+    assert len(lean["plans"]["True"]) > 200 and lean["plans"] == full["plans"]
+    # the kinds it declares, and not the rest of their API groups, nor the droplet's SDKs
+    assert {"pulumi_kubernetes.core.v1.Service", "pulumi_kubernetes.apps.v1.Deployment",
+            "pulumi_digitalocean.kubernetes_cluster"} <= set(lean["loaded"])
+    for unused in ("pulumi_kubernetes.core.v1.Binding", "pulumi_kubernetes.networking.v1.Ingress", "pulumi_digitalocean.app"):
+        assert unused not in lean["loaded"] and unused in full["loaded"]
+    assert not [m for m in lean["loaded"] if m.split(".")[0] in ("pulumi_docker", "pulumi_command")]
 
 
 def test_a_name_the_lean_package_did_not_load_loads_the_rest_of_it():

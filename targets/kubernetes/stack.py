@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from catalog.inputs import Inputs
 from render.environment import resolved_environment
@@ -20,7 +19,12 @@ from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, scrapes_kubelets
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
 from targets.registry import Registry, service_image
+from targets.sdk import provider_sdk
 from targets.secrets import Secrets, derived_value
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+core_v1 = provider_sdk("pulumi_kubernetes.core.v1", "Namespace", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount")
+rbac_v1 = provider_sdk("pulumi_kubernetes.rbac.v1", "Role", "RoleBinding")
 
 # pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
 PULL_SECRET = "registry-pull"
@@ -150,14 +154,14 @@ class Platform(pulumi.ComponentResource):
         namespace = k8s_settings.namespace
         child = pulumi.ResourceOptions(parent=self)
 
-        self.namespace = k8s.core.v1.Namespace(
+        self.namespace = core_v1.Namespace(
             namespace, metadata={"name": namespace, "labels": {m.PART_OF_LABEL: "devtools", **POD_SECURITY}}, opts=child)
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
         deployed = deployed_services(inputs)
         used_secrets = sorted({s.source for n in deployed for s in catalog.services[n].secret_mounts})
         for secret in used_secrets:
-            k8s.core.v1.Secret(
+            core_v1.Secret(
                 m.secret_object_name(secret),
                 metadata={"name": m.secret_object_name(secret), "namespace": namespace,
                           "labels": {m.PART_OF_LABEL: "devtools"}},
@@ -168,13 +172,13 @@ class Platform(pulumi.ComponentResource):
         pull_secrets: list[dict[str, str]] = []
         if args.pull_config is not None:
             # The stack registry's read-only credential, as the kubelet reads it for every pull.
-            k8s.core.v1.Secret(
+            core_v1.Secret(
                 PULL_SECRET, metadata={"name": PULL_SECRET, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
                 type="kubernetes.io/dockerconfigjson", string_data={".dockerconfigjson": args.pull_config}, opts=in_namespace)
             pull_secrets = [{"name": PULL_SECRET}]
         for store, endpoint in args.endpoints.items():
             # The catalog's host name for the datastore, resolving to the managed database's private host.
-            k8s.core.v1.Service(
+            core_v1.Service(
                 store,
                 metadata=m.metadata(store, namespace, store, catalog.services[store]),
                 spec={"type": "ExternalName", "externalName": endpoint.host},
@@ -183,7 +187,7 @@ class Platform(pulumi.ComponentResource):
 
         volumes = claim_plan(inputs, deployed)
         for volume in volumes.owned:
-            k8s.core.v1.PersistentVolumeClaim(
+            core_v1.PersistentVolumeClaim(
                 volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
                 spec=m.claim_spec(k8s_settings, volume),
                 # Losing a claim loses the data on it; a replace must be deliberate.
@@ -236,9 +240,9 @@ class Platform(pulumi.ComponentResource):
         name = f"{service}-discovery"
         meta = {"name": name, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}}
         read = ["get", "list", "watch"]
-        k8s.core.v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
-        k8s.rbac.v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": read}], opts=opts)
-        k8s.rbac.v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        core_v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
+        rbac_v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": read}], opts=opts)
+        rbac_v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
                                 subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
         return name
 

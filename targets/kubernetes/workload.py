@@ -6,17 +6,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from catalog.kubernetes_settings import KubernetesSettings
 from catalog.services import Service
 from targets.kubernetes import manifests as m
+from targets.sdk import provider_sdk
+
+# Only the resource modules this file uses (targets/sdk.py says why).
+apps_v1 = provider_sdk("pulumi_kubernetes.apps.v1", "DaemonSet", "Deployment", "StatefulSet")
+autoscaling_v2 = provider_sdk("pulumi_kubernetes.autoscaling.v2", "HorizontalPodAutoscaler")
+batch_v1 = provider_sdk("pulumi_kubernetes.batch.v1", "Job")
+core_v1 = provider_sdk("pulumi_kubernetes.core.v1", "ConfigMap", "Service")
+policy_v1 = provider_sdk("pulumi_kubernetes.policy.v1", "PodDisruptionBudget")
 
 WORKLOADS = {
-    "Deployment": k8s.apps.v1.Deployment,
-    "StatefulSet": k8s.apps.v1.StatefulSet,
-    "DaemonSet": k8s.apps.v1.DaemonSet,
-    "Job": k8s.batch.v1.Job,
+    "Deployment": apps_v1.Deployment,
+    "StatefulSet": apps_v1.StatefulSet,
+    "DaemonSet": apps_v1.DaemonSet,
+    "Job": batch_v1.Job,
 }
 
 
@@ -47,7 +54,7 @@ class Workload(pulumi.ComponentResource):
         self.kind = kind
 
         if args.config_files:
-            k8s.core.v1.ConfigMap(
+            core_v1.ConfigMap(
                 f"{name}-config",
                 metadata=m.metadata(m.config_map_name(name), namespace, name, spec),
                 data=dict(args.config_files),
@@ -78,21 +85,21 @@ class Workload(pulumi.ComponentResource):
                                         delete_before_replace=kind == "Job"),
         )
         self.ready = self.workload
-        self.service: k8s.core.v1.Service | None = None
+        self.service: core_v1.Service | None = None
         if m.service_ports(spec):
             annotations = {"service.beta.kubernetes.io/do-loadbalancer-name": f"devtools-{pulumi.get_stack()}"} if spec.ports else None
-            self.service = k8s.core.v1.Service(
+            self.service = core_v1.Service(
                 name,
                 metadata=m.metadata(name, namespace, name, spec, annotations),
                 spec=m.service_spec(name, spec),
                 opts=child,
             )
         if kind == "Deployment" and (m.replicas(spec) > 1 or spec.autoscaling):
-            k8s.policy.v1.PodDisruptionBudget(
+            policy_v1.PodDisruptionBudget(
                 f"{name}-pdb", metadata=m.metadata(name, namespace, name, spec),
                 spec=m.disruption_budget_spec(name), opts=child)
         if kind == "Deployment" and spec.autoscaling:
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            autoscaling_v2.HorizontalPodAutoscaler(
                 f"{name}-hpa", metadata=m.metadata(name, namespace, name, spec),
                 spec=m.autoscaler_spec(name, spec), opts=child)
         self.register_outputs({"kind": kind})

@@ -11,7 +11,6 @@ from typing import Any
 
 from catalog.errors import InputError
 from catalog.inputs import catalog_path, load_inputs
-from catalog.program import validated_beforehand
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting, StreamingAnalysis
 from ops.capacity import measure, measure_cluster
 from ops.engine import PROGRAM_DIR, ProgramFailed, Recorded, cycle_collection_paused, run_program
@@ -105,9 +104,8 @@ def _preview(args) -> int:
     pack.launch()
     analysis = StreamingAnalysis(pack, lambda info: resolve(dict(policy_config), info, file))
     try:
-        with validated_beforehand(inputs, stack_config.config, args.stack):
-            resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns,
-                                    on_register=analysis.submit)
+        resources = run_program(stack_config.config, stack_config.secret_keys, args.stack, known=not args.unknowns,
+                                on_register=analysis.submit)
         clock.lap("program")
         info, violations = evaluate(pack, resources, policy_config, file, analysis)
         clock.lap("policies")

@@ -4,7 +4,7 @@ For each catalog (the shipped one, then the shipped one grown to --sizes service
 the real `python -m ops preview --json --timings` command, policy pack included, run --repeat times
 (median shown), split into its phases (import: process start until the command runs; program: the
 Pulumi program under the mock engine; policies: what the pack adds after the program, its Analyze
-calls having run while the program declared; output), and two floors, each measured in a fresh process
+calls having run while the program declared; output; exit: what is left of the wall time), and two floors, each measured in a fresh process
 under the same mock engine (ops/engine.py):
 
 * replay: the resources the program recorded, registered again as plain resources with their real
@@ -183,7 +183,7 @@ def _fmt(value: float | None, width: int = 7) -> str:
 
 
 HEADER = (f"{'catalog':>9} {'tree':>8} | {'svcs':>5} {'res':>5} | {'wall s':>7} {'cpu s':>7} | "
-          + " ".join(f"{p:>8}" for p in PHASES) + f" | {'pol %':>5} | {'replay':>7} {'bare':>7} | {'depth':>5} {'viol':>5}")
+          + " ".join(f"{p:>8}" for p in PHASES) + f" {'exit':>6} | {'pol %':>5} | {'replay':>7} {'bare':>7} | {'depth':>5} {'viol':>5}")
 
 
 def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, repeat: int) -> None:
@@ -205,8 +205,10 @@ def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, re
         wall = _median([r.wall for r in measured])
         phases = {p: _median([r.phases[p] for r in measured if p in r.phases]) for p in PHASES}
         share = phases["policies"] / wall * 100 if phases["policies"] == phases["policies"] else None
+        # After the output: the process leaving (and anything it still does once its work is written).
+        exit_ = _median([r.wall - sum(r.phases.values()) for r in measured if len(r.phases) == len(PHASES)])
         print(f"{label:>9} {name:>8} | {services:>5} {len(resources):>5} | {_fmt(wall)} {_fmt(_median([r.cpu for r in measured]))} | "
-              + " ".join(_fmt(phases[p], 8) for p in PHASES)
+              + " ".join(_fmt(phases[p], 8) for p in PHASES) + f" {_fmt(exit_, 6)}"
               + f" | {_fmt(share, 5)} | {_fmt(floor['replay'])} {_fmt(floor['bare'])} | "
                 f"{dependency_depth(resources):>5} {len(plan['violations']):>5}")
 
@@ -246,8 +248,9 @@ def main() -> None:
                 continue
             measure(f"{size}", trees, args.stack, size, args.repeat if size < 2000 else 1)
     print("wall s: median wall time of `python -m ops preview` (interpreter start, imports and pack included);\n"
-          "cpu s: user+system time of the preview and its pack; import/program/policies/output: its phases\n"
+          "cpu s: user+system time of the preview and its pack; import/program/policies/output: its phases,\n"
           "(policies: the wait for the pack's answers after the program, which it analyzed while it ran);\n"
+          "exit: what the wall time holds after the phases (the process leaving);\n"
           "pol %: policies / wall; replay: the recorded resources registered again with their inputs, and\n"
           "bare: as many empty resources, both under the same mock engine in a fresh process (registration only);\n"
           "depth: longest create-in-order chain; viol: policy findings.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -76,6 +77,11 @@ EXIT_READER_GONE = 128 + 13
 
 
 if __name__ == "__main__":
+    # One command per process, and the process ends in exit_now: the OS takes its memory back then.
+    # The cycle collector would only rescan what the command keeps to the end; and a preview, which
+    # pauses it while the program runs (ops/engine.py), paid a full scan of the whole plan when it
+    # resumed, after the output was written: 0.5 s at 200 services, 5 s at 2000.
+    gc.disable()
     try:
         code = main() or 0
     except BrokenPipeError:

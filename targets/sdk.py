@@ -47,11 +47,15 @@ def _lean(name: str) -> ModuleType:
     # rest of __init__.py only if someone needs it.
     register = [node for node in tree.body if _is_register_call(node)]
     rest = [node for node in tree.body if not _is_register_call(node)]
+    # What __init__.py binds as a submodule (`from . import outputs`). Any other name, even one a
+    # submodule has too (Kubernetes' `Service` module holds class `Service`), is what the star imports bind.
+    submodules = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
+                  and node.level == 1 and node.module is None for alias in node.names}
 
     def __getattr__(attr: str):  # PEP 562: called only for names the package lacks
         if attr.startswith("__"):
             raise AttributeError(attr)
-        if importlib.util.find_spec(f"{name}.{attr}") is not None:
+        if attr in submodules:
             # A submodule (`from . import outputs` in each resource module): just that one.
             return importlib.import_module(f"{name}.{attr}")
         del package.__dict__["__getattr__"]

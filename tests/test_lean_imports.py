@@ -87,6 +87,23 @@ print(sum(key.startswith("digitalocean") for key in rpc._RESOURCE_MODULES))
     assert int(done.stdout) > 50  # the provider's resource types registered once, as a full import does
 
 
+def test_a_kind_the_lean_kubernetes_group_did_not_load_loads_the_rest_of_the_group():
+    script = """
+import sys
+from targets.sdk import provider_sdk
+core = provider_sdk("pulumi_kubernetes.core.v1", "Service")
+assert "pulumi_kubernetes.core.v1.Binding" not in sys.modules
+import pulumi_kubernetes as k8s
+assert k8s.core.v1 is core and core.Service.__module__ == "pulumi_kubernetes.core.v1.Service"
+binding = k8s.core.v1.Binding  # not loaded: the rest of the group's __init__.py runs first
+assert sys.modules["pulumi_kubernetes.core.v1.Binding"].Binding is binding and k8s.core.v1.Service is core.Service
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
 def test_the_command_line_imports_only_the_command_it_runs():
     script = """
 import sys

@@ -13,6 +13,7 @@ import sys
 
 from conftest import ROOT
 
+# The provider SDKs whose loaded modules the plan recordings report.
 SDKS = ("pulumi_digitalocean", "pulumi_docker", "pulumi_command", "pulumi_kubernetes")
 
 RECORD_PLAN = """
@@ -37,14 +38,14 @@ plans = {}
 for known in (True, False):
     recorded = run_program(stack.config, stack.secret_keys, name, known=known)
     plans[str(known)] = sorted((normal(r) for r in recorded), key=lambda r: r["urn"])
-loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("pulumi_digitalocean", "pulumi_docker", "pulumi_command", "pulumi_kubernetes"))
+loaded = sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[3:])  # the SDKs watched (SDKS)
 unknown = lambda value: "<unknown>" if type(value).__name__ == "Unknown" else repr(value)  # noqa: E731
 print(json.dumps({"plans": plans, "loaded": loaded}, sort_keys=True, default=unknown))
 """
 
 
 def _record(mode: str, stack: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", RECORD_PLAN, mode, stack], cwd=ROOT, capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", RECORD_PLAN, mode, stack, *SDKS], cwd=ROOT, capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 

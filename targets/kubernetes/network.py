@@ -148,5 +148,5 @@ class NetworkPolicies(pulumi.ComponentResource):
         super().__init__("devtools:kubernetes:NetworkPolicies", name, None, opts)
         for doc in args.documents:
             networking_v1.NetworkPolicy(doc["metadata"]["name"], metadata=doc["metadata"], spec=doc["spec"],
-                                            opts=pulumi.ResourceOptions(parent=self))
+                                        opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({})

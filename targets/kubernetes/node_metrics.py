@@ -16,4 +16,4 @@ def node_metrics_access(account: str, namespace: str, opts: pulumi.ResourceOptio
     name = role["metadata"]["name"]
     rbac_v1.ClusterRole(name, metadata=role["metadata"], rules=role["rules"], opts=opts)
     rbac_v1.ClusterRoleBinding(name, metadata=binding["metadata"], role_ref=binding["roleRef"],
-                                   subjects=binding["subjects"], opts=opts)
+                               subjects=binding["subjects"], opts=opts)

@@ -243,7 +243,7 @@ class Platform(pulumi.ComponentResource):
         core_v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
         rbac_v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": read}], opts=opts)
         rbac_v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                                subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
+                            subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
         return name
 
 

@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     return command_module(args.command).run(args)
 
 
+# What a process stopped by SIGPIPE exits with: a reader that left early (`| head`) is no error to report.
+EXIT_READER_GONE = 128 + 13
+
+
 def exit_now(code: int) -> None:
     """Leave with `code` once the output is written, without tearing the interpreter down.
 
@@ -67,13 +71,13 @@ def exit_now(code: int) -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away (`| head`), or a stream already closed
+        except BrokenPipeError:
+            # The reader went away (`| head`) before the last buffered output reached it: the same end
+            # as a reader leaving mid-command, whichever print the close happened to meet.
+            code = EXIT_READER_GONE
+        except (OSError, ValueError):  # a stream already closed
             pass
     os._exit(code)
-
-
-# What a process stopped by SIGPIPE exits with: a reader that left early (`| head`) is no error to report.
-EXIT_READER_GONE = 128 + 13
 
 
 if __name__ == "__main__":

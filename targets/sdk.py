@@ -3,8 +3,9 @@
 A generated SDK's `__init__.py` imports every resource module of its provider: pulumi_digitalocean's
 is about 190 modules, which costs more than the whole program takes to declare the stack. Here the
 package is set up without running its `__init__.py`; only the named modules (and the shared
-`_enums`, `_inputs`, `outputs`) are imported and their names put on the package, as `__init__.py`
-would (`from .droplet import *`), and the provider's resource types are registered as `__init__.py`
+`_enums`, `_inputs`, `outputs`, the last two with their classes defined on first use:
+targets/sdk_types.py) are imported and their names put on the package, as `__init__.py` would
+(`from .droplet import *`), and the provider's resource types are registered as `__init__.py`
 registers them. So `do.Droplet` is the very class a full import gives. Anyone asking the package for
 a name not loaded this way (another module's `import pulumi_digitalocean as do; do.App`) gets the
 rest of `__init__.py` run first, so the package is never seen incomplete.
@@ -23,8 +24,7 @@ import importlib.util
 import sys
 from types import ModuleType
 
-STAR_IMPORTED = ("_enums", "_inputs")  # `from ._inputs import *` in every generated __init__.py
-SUBMODULES = ("outputs",)              # `from . import outputs`
+from targets.sdk_types import defines, import_lazily, mentioned_names, star_import_names
 
 
 def _is_register_call(node: ast.stmt) -> bool:
@@ -58,6 +58,9 @@ def _lean(name: str) -> ModuleType:
         if attr in submodules:
             # A submodule (`from . import outputs` in each resource module): just that one.
             return importlib.import_module(f"{name}.{attr}")
+        inputs = sys.modules.get(f"{name}._inputs")
+        if inputs is not None and defines(inputs, attr):  # `from ._inputs import *` would bind it
+            return getattr(inputs, attr)
         del package.__dict__["__getattr__"]
         exec(_compiled(rest, spec.origin), package.__dict__)
         return getattr(package, attr)
@@ -80,14 +83,29 @@ def _star(module: ModuleType) -> dict:
     return {key: getattr(module, key) for key in names}
 
 
+def _import_resource_module(module_name: str, inputs: ModuleType | None) -> ModuleType:
+    """A resource module, whose `from ._inputs import *` binds only the input types its source names."""
+    if inputs is None:
+        return importlib.import_module(module_name)
+    spec = importlib.util.find_spec(module_name)
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError(f"no module named {module_name!r}", name=module_name)
+    with open(spec.origin, encoding="utf-8") as source:
+        names = mentioned_names(source.read())
+    with star_import_names(inputs, names):
+        return importlib.import_module(module_name)
+
+
 def provider_sdk(name: str, *modules: str) -> ModuleType:
     """The package `name` with `modules` (e.g. "droplet", "firewall"; "Service" in a Kubernetes API
     group) loaded and their names on it."""
     package = sys.modules.get(name) or _lean(name)
-    for module_name in (*STAR_IMPORTED, *modules, *SUBMODULES):
-        if module_name not in modules and importlib.util.find_spec(f"{name}.{module_name}") is None:
-            continue  # not every package has enums
-        module = importlib.import_module(f"{name}.{module_name}")
-        if module_name not in SUBMODULES:
-            package.__dict__.update(_star(module))
+    if importlib.util.find_spec(f"{name}._enums") is not None:  # not every package has enums
+        package.__dict__.update(_star(importlib.import_module(f"{name}._enums")))
+    # The type modules' classes are defined on first use (targets/sdk_types.py); the package finds
+    # an input type it is asked for (`do.VpcArgs`) in `_inputs` before it runs the rest of __init__.py.
+    inputs, _ = (import_lazily(f"{name}.{types}") if importlib.util.find_spec(f"{name}.{types}") else None
+                 for types in ("_inputs", "outputs"))
+    for module_name in modules:
+        package.__dict__.update(_star(_import_resource_module(f"{name}.{module_name}", inputs)))
     return package

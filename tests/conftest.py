@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import atexit
 import copy
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# The SDK type-module index (targets/sdk_types.py) goes to a directory of this session, set before
+# anything imports the program: the run builds it from cold as a fresh machine does, and writes
+# nothing under the home directory. Subprocesses inherit it.
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="devtools-test-cache-")
+atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

@@ -29,11 +29,17 @@ Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
     {"type": "string", "pattern": r"^\s*(\d+(ms|h|m|s))+\s*$", "description": "a duration like 30s, 1m30s or 500ms"})]
 
 
-# libyaml's parser when PyYAML was built with it: the catalog is read on every preview.
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# libyaml's parser when PyYAML was built with it (the wheels are): the catalog is read, and rendered
+# config files read back, on every preview; the pure-Python parser is about ten times slower.
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _UniqueKeyLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+def load_yaml(text: str) -> Any:
+    """The document yaml.safe_load gives, parsed by libyaml where PyYAML has it."""
+    return yaml.load(text, Loader=_SafeLoader)
+
+
+class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 

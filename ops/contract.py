@@ -6,9 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from catalog.model import PROGRAM_DIR
+from catalog.model import PROGRAM_DIR, load_yaml
 
 CONTRACT = PROGRAM_DIR / "config" / "platform-contract.yaml"
 
@@ -28,7 +26,7 @@ class Defect:
 
 
 def load_contract(path: Path = CONTRACT) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def defects(contract: dict[str, Any] | None = None) -> list[Defect]:

@@ -118,10 +118,14 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}
 
 
+# Called with each resource as it registers, and its inputs as the SDK sent them (a protobuf Struct).
+OnRegister = Callable[[Recorded, Any], None]
+
+
 class _RecordingMonitor(mocks.MockMonitor):
     """The mock monitor, also keeping what the plain one drops: parent, dependencies, raw inputs."""
 
-    def __init__(self, mock: _Mocks, on_register: Callable[[Recorded], None] | None = None):
+    def __init__(self, mock: _Mocks, on_register: OnRegister | None = None):
         super().__init__(mock)
         self.recorded: list[Recorded] = []
         self.on_register = on_register
@@ -151,7 +155,7 @@ class _RecordingMonitor(mocks.MockMonitor):
                 )
             )
             if self.on_register is not None:
-                self.on_register(self.recorded[-1])
+                self.on_register(self.recorded[-1], request.object)
         return response
 
 
@@ -174,11 +178,12 @@ def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
 
 
 def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True,
-                on_register: Callable[[Recorded], None] | None = None) -> list[Recorded]:
+                on_register: OnRegister | None = None) -> list[Recorded]:
     """Run __main__.py under mocks with `config`; return the resources it registered, in order.
 
-    `on_register` is called with each resource as it registers, as the engine hands each one to the
-    policy pack during a preview (from the mock engine's threads: it should only hand the resource on).
+    `on_register` is called with each resource as it registers, and its inputs as the SDK sent them
+    (a protobuf Struct, the wire form the engine forwards to a policy pack), as the engine hands each
+    one to the pack during a preview (from the mock engine's threads: it should only hand them on).
     """
     # The program's modules are imported once per process and reused: they declare nothing at
     # import time (every resource is declared by calls from __main__.py), and keeping them
@@ -194,7 +199,7 @@ def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, k
 
 
 def run_under_mocks(program: Callable[[], None], config: Mapping[str, str], secret_keys: list[str], stack: str,
-                    known: bool = True, on_register: Callable[[Recorded], None] | None = None) -> list[Recorded]:
+                    known: bool = True, on_register: OnRegister | None = None) -> list[Recorded]:
     """Run `program` (anything that declares resources) under this mock engine; what it registered."""
     monitor = _RecordingMonitor(_Mocks(known), on_register)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from catalog.errors import InputError, Problem
-from catalog.model import PROGRAM_DIR, display_path
+from catalog.model import PROGRAM_DIR, display_path, load_yaml
 from catalog.services import Service
 from catalog.settings import Settings
 
@@ -24,7 +24,7 @@ def approval_policy_problems(path: Path) -> list[Problem]:
     """The orchestrator reads `roles.<role>.can_approve`: a list of risk levels per role."""
     label = display_path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         return [Problem(label, "(file)", f"cannot be read: {exc.strerror}", f"restore {label}")]
     except yaml.YAMLError as exc:

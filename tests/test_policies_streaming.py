@@ -5,25 +5,40 @@ from __future__ import annotations
 
 import functools
 import json
-import sys
+
+import pytest
 
 from ops import preview
-from ops.analyzer import SENDING_SWITCH_INTERVAL, PolicyPackClient, StreamingAnalysis
+from ops.analyzer import PolicyPackClient, StreamingAnalysis
 from ops.engine import run_program
 from ops.policy_config import resolve
 from ops.preview import EXIT_BAD_INPUT, EXIT_PACK_FAILED, evaluate
 from ops.stackfile import read_stack_config
 
 
-def test_analyzing_while_the_program_runs_gives_the_results_of_analyzing_the_plan(policy_pack):
-    stack = read_stack_config("prod")
-    with PolicyPackClient() as streaming_pack:
+@pytest.mark.parametrize("stack_name,known", [("prod", True), ("prod", False), ("prod-k8s", True)])
+def test_analyzing_while_the_program_runs_gives_the_results_of_analyzing_the_plan(stack_name, known):
+    """Streamed, the pack gets each resource's inputs as the SDK sent them (secrets wrapped where the
+    program set them); analyzing the finished plan encodes the recorded inputs afresh. Same findings."""
+    stack = read_stack_config(stack_name)
+    plain = {k: v for k, v in stack.config.items() if k not in stack.secret_keys}
+    sent: dict = {}
+
+    def record(resource, properties):
+        sent[resource.urn] = properties
+        analysis.submit(resource, properties)
+
+    with PolicyPackClient(stack=stack_name, config=plain) as streaming_pack, \
+            PolicyPackClient(stack=stack_name, config=plain) as plan_pack:
         analysis = StreamingAnalysis(streaming_pack, lambda info: resolve({}, info))
-        resources = run_program(stack.config, stack.secret_keys, "prod", on_register=analysis.submit)
+        resources = run_program(stack.config, stack.secret_keys, stack_name, known=known, on_register=record)
         info, streamed = evaluate(streaming_pack, resources, analysis=analysis)
-    _, after = evaluate(policy_pack, resources)
-    assert streamed and streamed == after
+        _, after = evaluate(plan_pack, resources)
+    assert len(sent) == len(resources) and all(sent[r.urn] is not None for r in resources)
+    assert streamed == after
     assert {p.name for p in info.policies} >= {v.policy for v in streamed}
+    if stack_name == "prod":
+        assert streamed  # the shipped droplet stack has advisory findings to compare
 
 
 def test_concurrent_analyze_calls_answer_as_serial_ones(policy_pack, shipped_plan):
@@ -79,15 +94,13 @@ def test_timings_name_each_phase_without_changing_the_output(capsys):
     assert all(isinstance(value, float) and value >= 0 for value in figures.values())
 
 
-def test_the_interpreter_switches_threads_more_often_only_while_resources_are_handed_on(tmp_path):
-    """The sending thread gets the lock often enough to keep up (ops/analyzer.py says why); once the
-    analysis stops, the interpreter's own switch interval is back, also for a pack that never started."""
-    before = sys.getswitchinterval()
-    missing = PolicyPackClient(pack_dir=tmp_path)  # no pack there: the sending thread fails to start it
-    try:
-        analysis = StreamingAnalysis(missing, lambda info: resolve({}, info))
-        assert sys.getswitchinterval() == min(before, SENDING_SWITCH_INTERVAL) < before
-        analysis.stop()
-        assert sys.getswitchinterval() == before
-    finally:
-        missing.close()
+def test_resources_submitted_before_the_pack_is_ready_are_analyzed_once_it_is(policy_pack, shipped_plan):
+    """Submitted at once, the resources come before the pack's process has started: they wait, and
+    go out when it is configured; the findings are those of analyzing the plan in one go."""
+    with PolicyPackClient() as streaming_pack:
+        analysis = StreamingAnalysis(streaming_pack, lambda info: resolve({}, info))
+        for resource in shipped_plan:
+            analysis.submit(resource)
+        _, streamed = evaluate(streaming_pack, list(shipped_plan), analysis=analysis)
+    _, after = evaluate(policy_pack, list(shipped_plan))
+    assert streamed and streamed == after

@@ -13,9 +13,7 @@ give on the droplet, so the alert rules and the dashboard stay one set.
 
 from __future__ import annotations
 
-import yaml
-
-from catalog.model import dump_yaml
+from catalog.model import dump_yaml, load_yaml
 from policies.devtools_policy.metric_sources import FAMILIES, YIELDS_LABEL, families_of_label, matches
 from render.observability.alert_rules import CONTAINER_METRIC, CONTAINER_SERVICE_LABEL
 from targets.kubernetes.manifests import NAME_LABEL, PART_OF_LABEL, discovery_label
@@ -92,7 +90,7 @@ def _cluster_job(job: dict, namespace: str) -> dict:
 
 def scrapes_kubelets(config_text: str) -> bool:
     """Whether a cluster prometheus.yml reads the kubelets (and so needs `node_metrics_rbac`)."""
-    config = yaml.safe_load(config_text.removeprefix(HEADER)) or {}
+    config = load_yaml(config_text.removeprefix(HEADER)) or {}
     return any(sd.get("role") == "node" for job in config.get("scrape_configs") or []
                for sd in job.get("kubernetes_sd_configs") or [])
 
@@ -114,6 +112,6 @@ def node_metrics_rbac(account: str, namespace: str) -> list[dict]:
 
 def kubernetes_prometheus_yml(rendered: str, namespace: str) -> str:
     """The rendered prometheus.yml with each static scrape job turned into Kubernetes discovery."""
-    config = yaml.safe_load(rendered)
+    config = load_yaml(rendered)
     config["scrape_configs"] = [_cluster_job(dict(job), namespace) for job in config.get("scrape_configs", [])]
     return HEADER + dump_yaml(config)

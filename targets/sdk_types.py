@@ -104,10 +104,11 @@ def _cache_file(module_name: str, path: str) -> Path:
 
 def _read_cached(file: Path, path: str) -> TypeIndex | None:
     try:
-        fields = marshal.loads(file.read_bytes())
+        index = TypeIndex(*marshal.loads(file.read_bytes()))
     except (OSError, EOFError, ValueError, TypeError):
-        return None  # absent, or cut short by a crash mid-write on a filesystem without atomic rename
-    index = TypeIndex(*fields)
+        # Absent, cut short by a crash mid-write on a filesystem without atomic rename, or not
+        # this layout: built again.
+        return None
     return index if index.stamp == _stamp(path) else None
 
 

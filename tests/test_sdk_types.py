@@ -6,6 +6,7 @@ and removes it from sys.modules afterwards.
 
 from __future__ import annotations
 
+import marshal
 import sys
 import textwrap
 
@@ -134,13 +135,16 @@ def test_the_index_is_cached_and_rebuilt_when_the_source_changes(sdk, tmp_path, 
     assert sdk_types.import_lazily("fakesdk._inputs").NewArgs.__name__ == "NewArgs"
 
 
-def test_a_damaged_cache_file_is_rebuilt(sdk, tmp_path):
+@pytest.mark.parametrize("damage", [lambda data: data[:100], lambda data: marshal.dumps((1, 2)),
+                                    lambda data: marshal.dumps("not a tuple")])
+def test_a_damaged_cache_file_is_rebuilt(sdk, tmp_path, damage):
     sdk_types.import_lazily("fakesdk._inputs")
     (cached,) = (tmp_path / "cache").rglob("fakesdk._inputs.*")
-    cached.write_bytes(cached.read_bytes()[:100])
+    whole = cached.read_bytes()
+    cached.write_bytes(damage(whole))
     del sys.modules["fakesdk._inputs"]
     assert sdk_types.import_lazily("fakesdk._inputs").BucketArgs.__name__ == "BucketArgs"
-    assert len(cached.read_bytes()) > 100
+    assert len(cached.read_bytes()) == len(whole)
 
 
 def test_a_module_of_another_shape_is_imported_as_usual(sdk):

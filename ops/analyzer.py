@@ -365,8 +365,8 @@ class StreamingAnalysis:
         self._error: BaseException | None = None
         # Sending from the registering thread itself, rather than handing each resource to a sending
         # thread, spares the hand-over of the interpreter lock per resource, which needed a 1 ms switch
-        # interval to keep up (and slowed the program); at 1000 services the pack now lags the program
-        # by 2.3 s instead of 3.2 s.
+        # interval to keep up (and slowed the program); at 1000 services (one run each) the wait for the
+        # pack after the program fell from 3.2 s to 2.3 s.
         self._thread = threading.Thread(target=self._connect, name="policy-analysis", daemon=True)
         self._thread.start()
 

@@ -96,11 +96,6 @@ def _import_resource_module(module_name: str, inputs: ModuleType | None) -> Modu
         return importlib.import_module(module_name)
 
 
-def _type_module(module_name: str) -> ModuleType | None:
-    """A type module with lazy classes, or None where the package has none."""
-    return import_lazily(module_name) if importlib.util.find_spec(module_name) is not None else None
-
-
 def provider_sdk(name: str, *modules: str) -> ModuleType:
     """The package `name` with `modules` (e.g. "droplet", "firewall"; "Service" in a Kubernetes API
     group) loaded and their names on it."""
@@ -109,8 +104,8 @@ def provider_sdk(name: str, *modules: str) -> ModuleType:
         package.__dict__.update(_star(importlib.import_module(f"{name}._enums")))
     # The type modules' classes are defined on first use (targets/sdk_types.py); the package finds
     # an input type it is asked for (`do.VpcArgs`) in `_inputs` before it runs the rest of __init__.py.
-    inputs = _type_module(f"{name}._inputs")
-    _type_module(f"{name}.outputs")
+    inputs = import_lazily(f"{name}._inputs")
+    import_lazily(f"{name}.outputs")
     for module_name in modules:
         package.__dict__.update(_star(_import_resource_module(f"{name}.{module_name}", inputs)))
     return package

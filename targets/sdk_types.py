@@ -160,15 +160,18 @@ class LazyTypeModule(ModuleType):
         return namespace[attr]
 
 
-def import_lazily(module_name: str) -> ModuleType:
-    """`module_name` (e.g. "pulumi_digitalocean._inputs") imported with lazy classes where it can be.
+def import_lazily(module_name: str) -> ModuleType | None:
+    """`module_name` (e.g. "pulumi_digitalocean._inputs") imported with lazy classes where it can be;
+    None when the package has no such module.
 
     Already imported, of another shape, or without a writable cache: the usual import.
     """
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.find_spec(module_name)
-    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+    if spec is None:
+        return None
+    if spec.origin is None or not spec.origin.endswith(".py"):
         return importlib.import_module(module_name)
     index = type_index(module_name, spec.origin)
     if index is None:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # nothing under the home directory. Subprocesses inherit it.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="devtools-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
+
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

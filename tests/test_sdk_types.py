@@ -187,3 +187,7 @@ def test_the_sdks_the_program_uses_have_the_shape_the_lazy_import_needs():
         path = Path(importlib.util.find_spec(top).origin).parent.joinpath(*rest.split(".")).with_suffix(".py")
         index = sdk_types.build_index(str(path))
         assert index is not None and len(index.position) > 20, module
+
+
+def test_a_package_without_the_module_gives_none(sdk):
+    assert sdk_types.import_lazily("fakesdk.outputs") is None and "fakesdk.outputs" not in sys.modules

@@ -7,14 +7,15 @@ is what the real engine would hand to the policy pack.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import concurrent.futures
 import gc
 import hashlib
 import json
 import runpy
 import string
 import sys
-import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime import resource as sdk_resource
-from pulumi.runtime.proto import source_pb2
+from pulumi.runtime.proto import resource_pb2, source_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop
 
 from policies.devtools_policy.docker import CONTAINER
 
@@ -103,19 +105,21 @@ def _computed(typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, known: bool):
         self.known = known
-        # The inputs the mock monitor just deserialised, per thread: the monitor answers on several.
-        self.last = threading.local()
+
+    def computed_outputs(self, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """What a resource reports beyond its inputs: the cloud's values once known, none in a preview."""
+        return _computed(typ, name, inputs) if self.known else {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.last.inputs = args.inputs
-        state = dict(args.inputs)
-        if self.known:
-            state.update(_computed(args.typ, args.name, args.inputs))
-        # Numeric ids, as DigitalOcean's: the program converts droplet ids with int().
-        return str(zlib.crc32(args.name.encode())), state
+        return resource_id(args.name), {**args.inputs, **self.computed_outputs(args.typ, args.name, args.inputs)}
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
+
+
+def resource_id(name: str) -> str:
+    """Numeric ids, as DigitalOcean's: the program converts droplet ids with int()."""
+    return str(zlib.crc32(name.encode()))
 
 
 # Called with each resource as it registers, and its inputs as the SDK sent them (a protobuf Struct).
@@ -123,49 +127,86 @@ OnRegister = Callable[[Recorded, Any], None]
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    """The mock monitor, also keeping what the plain one drops: parent, dependencies, raw inputs."""
+    """The mock monitor, also keeping what the plain one drops: parent, dependencies, raw inputs.
+
+    A registration's inputs are decoded once, for the recording and the computed outputs, and its
+    answer is the request's own wire form plus those outputs, as a real engine answers a preview
+    with the inputs it was sent: the plain mock monitor encodes the decoded inputs back, through
+    an event loop of its own per call.
+    """
 
     def __init__(self, mock: _Mocks, on_register: OnRegister | None = None):
         super().__init__(mock)
         self.recorded: list[Recorded] = []
         self.on_register = on_register
         self._urns: set[str] = set()
-        self._lock = threading.Lock()  # the SDK registers from several threads
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
-        with self._lock:
-            # The engine refuses a second resource with the same URN (the update fails); so does this one.
-            if response.urn in self._urns:
-                raise pulumi.RunError(f"Duplicate resource URN '{response.urn}'; try giving it a unique name")
-            self._urns.add(response.urn)
-        if request.type != "pulumi:pulumi:Stack":
-            self.recorded.append(
-                Recorded(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent or None,
-                    dependencies=list(request.dependencies),
-                    inputs=self._inputs(request),
-                    custom=bool(request.custom),
-                    provider=request.provider or None,
-                    property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-                    delete_before_replace=bool(request.deleteBeforeReplace),
-                )
-            )
-            if self.on_register is not None:
-                self.on_register(self.recorded[-1], request.object)
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        # The engine refuses a second resource with the same URN (the update fails); so does this one.
+        if urn in self._urns:
+            raise pulumi.RunError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+        self._urns.add(urn)
+        # Unknown inputs are kept: the policy pack and the plan show them as unknown.
+        inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+        computed = self.mocks.computed_outputs(request.type, request.name, inputs)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id(request.name), object=request.object)
+        response.object.update(computed)  # plain text and numbers: the wire form is the value itself
+        self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, response.id, {**inputs, **computed})
+        recorded = Recorded(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            dependencies=list(request.dependencies),
+            inputs=inputs,
+            custom=bool(request.custom),
+            provider=request.provider or None,
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            delete_before_replace=bool(request.deleteBeforeReplace),
+        )
+        self.recorded.append(recorded)
+        if self.on_register is not None:
+            self.on_register(recorded, request.object)
         return response
 
 
-    def _inputs(self, request) -> dict[str, Any]:
-        """The request's inputs with unknown values kept. In a preview the mock monitor's own
-        deserialisation already keeps them (the SDK keeps unknowns on a dry run), and nothing changes
-        those inputs (new_resource copies them), so the recording reuses it instead of decoding twice."""
-        if pulumi.runtime.is_dry_run():
-            return self.mocks.last.inputs
-        return rpc.deserialize_properties(request.object, keep_unknowns=True)
+class _MonitorCallsInline(concurrent.futures.ThreadPoolExecutor):
+    """The event loop's default executor: while `inline` is set, a call runs at once in the loop's thread.
+
+    The SDK hands every monitor call (each registration above all) to the loop's default executor,
+    as its engine is across a gRPC connection. This engine's monitor is in the process and waits on
+    nothing, so a worker thread only adds a hand-over of the interpreter lock per call, and the
+    program and the monitor take turns on that lock anyway. The answer comes back as a finished
+    future of the loop, which asyncio awaits as it is. Outside a run it is the usual thread pool.
+    """
+
+    inline = False
+
+    def submit(self, fn, /, *args, **kwargs):
+        if not self.inline:
+            return super().submit(fn, *args, **kwargs)
+        answer = asyncio.get_running_loop().create_future()
+        try:
+            answer.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # noqa: BLE001 handed to the awaiting task, as a worker thread would
+            answer.set_exception(error)
+        return answer
+
+    @contextmanager
+    def calls_inline(self) -> Iterator[None]:
+        loop = _ensure_event_loop()  # the loop pulumi.runtime.test runs the program on
+        loop.set_default_executor(self)
+        self.inline = True
+        try:
+            yield
+        finally:
+            self.inline = False
+
+
+_MONITOR_EXECUTOR = _MonitorCallsInline(thread_name_prefix="mock-monitor")
 
 
 def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
@@ -183,7 +224,7 @@ def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, k
 
     `on_register` is called with each resource as it registers, and its inputs as the SDK sent them
     (a protobuf Struct, the wire form the engine forwards to a policy pack), as the engine hands each
-    one to the pack during a preview (from the mock engine's threads: it should only hand them on).
+    one to the pack during a preview (from the program's event loop: it should only hand them on).
     """
     # The program's modules are imported once per process and reused: they declare nothing at
     # import time (every resource is declared by calls from __main__.py), and keeping them
@@ -205,7 +246,7 @@ def run_under_mocks(program: Callable[[], None], config: Mapping[str, str], secr
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=not known, monitor=monitor)
     pulumi.runtime.set_all_config(dict(config), secret_keys=list(secret_keys))
     try:
-        with cycle_collection_paused(), _no_source_positions():
+        with cycle_collection_paused(), _no_source_positions(), _MONITOR_EXECUTOR.calls_inline():
             pulumi.runtime.test(program)()
     except pulumi.RunError as error:
         raise ProgramFailed(str(error), monitor.recorded) from None

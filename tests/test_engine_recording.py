@@ -1,42 +1,77 @@
-"""The mock engine records each resource's inputs from the mock monitor's own decoding in a preview:
-the plan is exactly what decoding each request a second time records."""
+"""The mock engine's own registration path: what it records and answers is what Pulumi's plain mock
+monitor, called from a worker thread as the SDK does by default, leads the program to declare."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import json
+import threading
 
 import pulumi
 import pytest
+from pulumi.runtime import mocks, rpc
 from pulumi.runtime import resource as sdk_resource
-from pulumi.runtime import rpc
 
 from ops import engine
 from ops.stackfile import read_stack_config
 
 
-def _plan(stack: str) -> str:
+def _plan(stack: str, known: bool) -> str:
     config = read_stack_config(stack)
-    recorded = engine.run_program(config.config, config.secret_keys, stack, known=False)
+    recorded = engine.run_program(config.config, config.secret_keys, stack, known=known)
     fields = []
     for resource in recorded:
         entry = dataclasses.asdict(resource)
-        entry["dependencies"] = sorted(entry["dependencies"])  # registration is concurrent: order varies
+        entry["dependencies"] = sorted(entry["dependencies"])  # the SDK gathers them in a set: order varies
         entry["property_dependencies"] = {k: sorted(v) for k, v in entry["property_dependencies"].items()}
         fields.append(entry)
     unknown = lambda value: "<unknown>" if type(value).__name__ == "Unknown" else repr(value)  # noqa: E731
     return json.dumps(sorted(fields, key=lambda r: r["urn"]), sort_keys=True, default=unknown)
 
 
+def _plain_registration(self, request):
+    """Pulumi's mock monitor answers (inputs decoded, then encoded back with the computed outputs),
+    and the request decoded a second time for the recording."""
+    response = mocks.MockMonitor.RegisterResource(self, request)
+    if request.type != "pulumi:pulumi:Stack":
+        self.recorded.append(engine.Recorded(
+            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
+            dependencies=list(request.dependencies),
+            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True), custom=bool(request.custom),
+            provider=request.provider or None,
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            delete_before_replace=bool(request.deleteBeforeReplace)))
+    return response
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["known", "preview"])
 @pytest.mark.parametrize("stack", ["prod", "prod-k8s"])
-def test_a_preview_records_what_decoding_each_request_again_records(stack, monkeypatch):
-    reused = _plan(stack)
-    monkeypatch.setattr(engine._RecordingMonitor, "_inputs",
-                        lambda self, request: rpc.deserialize_properties(request.object, keep_unknowns=True))
-    decoded = _plan(stack)
-    assert "<unknown>" in reused, "a preview has unknown values to keep"
-    assert reused == decoded
+def test_the_engine_records_and_answers_as_the_plain_mock_monitor_does(stack, known, monkeypatch):
+    own = _plan(stack, known)
+    monkeypatch.setattr(engine._RecordingMonitor, "RegisterResource", _plain_registration)
+    monkeypatch.setattr(engine._MonitorCallsInline, "calls_inline", lambda self: contextlib.nullcontext())
+    plain = _plan(stack, known)
+    assert ("<unknown>" in own) is not known, "a preview has unknown values to keep; a deployed stack none"
+    assert own == plain
+
+
+def test_monitor_calls_run_in_the_programs_thread_during_a_run_and_in_the_pool_after(monkeypatch):
+    threads = []
+    registered = engine._RecordingMonitor.RegisterResource
+
+    def register(self, request):
+        threads.append(threading.current_thread())
+        return registered(self, request)
+
+    monkeypatch.setattr(engine._RecordingMonitor, "RegisterResource", register)
+    recorded = engine.run_under_mocks(lambda: pulumi.CustomResource("test:index:Thing", "thing", {"size": 1}),
+                                      {}, [], "prod")
+    assert [r.inputs for r in recorded] == [{"size": 1}]
+    assert threads and set(threads) == {threading.current_thread()}
+    assert not engine._MONITOR_EXECUTOR.inline
+    assert engine._MONITOR_EXECUTOR.submit(threading.current_thread).result() is not threading.current_thread()
 
 
 def test_the_program_runs_without_the_cycle_collector_or_stack_walks_and_both_come_back_after():

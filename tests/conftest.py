@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # nothing under the home directory. Subprocesses inherit it.
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="devtools-test-cache-")
 atexit.register(shutil.rmtree, os.environ["XDG_CACHE_HOME"], ignore_errors=True)
+# Hypothesis keeps caches (its Unicode tables) in a home directory: under that one, not in the tree.
+set_hypothesis_home_dir(os.path.join(os.environ["XDG_CACHE_HOME"], "hypothesis"))
 
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))

@@ -7,15 +7,20 @@ import dataclasses
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ops.engine import Recorded
 from ops.preview import EXIT_OK, EXIT_VIOLATION, evaluate, exit_code
+from policies.devtools_policy import dead_alerts as dead_alerts_module
 from policies.devtools_policy.dead_alerts import dead_alerts, dead_alerts_in_uploads, dead_references, scrape_jobs
 from policies.devtools_policy.values import UNKNOWN
 from render.observability.scrape import unreachable_jobs
 from tests.conftest import run_plan, shipped_catalog
 from tests.observability_support import catalog_from, render_all, shipped_settings
 from tests.policy_helpers import check_stack, stack_form
+
+BOUNDED_HOSTILE = settings(max_examples=300, deadline=None, database=None, derandomize=True)
 
 
 def _rendered(tmp_path, data=None):
@@ -67,6 +72,65 @@ def test_an_expression_that_does_not_parse_is_reported(tmp_path):
     config, _ = _config_and_rules(_rendered(tmp_path))
     (dead,) = dead_references("alert Broken", "sum(up", scrape_jobs(config))
     assert "does not parse" in dead.problem
+
+
+def _as_parsed(expr: str):
+    """What parsing the expression itself gives: its selectors, or the parser's refusal."""
+    try:
+        return dead_alerts_module._parsed_selectors.__wrapped__(expr)
+    except ValueError:
+        return ValueError
+
+
+def _by_shape(expr: str):
+    try:
+        return dead_alerts_module._selectors(expr)
+    except ValueError:
+        return ValueError
+
+
+TRICKY_EXPRESSIONS = [
+    'up{job="agent-1"} == 0',
+    'up{job!="agent-1", job="x"}',
+    'up{job=""}', '{job=""}',                       # the second refused: no matcher that an empty label fails
+    '{job!=""}',                                    # accepted: job!="" fails an empty label
+    '{job!="a"}', 'up{job!="a"}',                   # the first refused: job!="a" matches an empty label
+    '{__name__="pg_up", job="postgres-exporter"}',
+    'up{job=~"agent-.*"}', 'up{job=~"("}',          # a regular expression the parser compiles (and refuses)
+    "up{job='single'}", "up{job=`raw`}", 'up{job="with \\"escape\\""}', 'up{job=`back\\slash`}',
+    'up{job="a"} # a comment with a " quote',
+    'label_replace(up{job="a"}, "dst", "$1", "src", "(.*)")',
+    'up{job="devtools-literal-0"}', 'up{job="a", instance="devtools-literal-0"}',
+    'sum(rate(http_requests_total{job="a",status=~"5.."}[5m])) / sum(rate(http_requests_total{job="a"}[5m])) > 0.05',
+    'up == "x"', 'up{job="a"', 'sum(up{job="a"}',
+]
+
+
+@pytest.mark.parametrize("expr", TRICKY_EXPRESSIONS)
+def test_selectors_read_by_shape_are_those_of_the_expression_itself(expr):
+    assert _by_shape(expr) == _as_parsed(expr)
+
+
+def test_shapes_serve_every_rendered_rule_of_a_grown_catalog(tmp_path):
+    data = shipped_catalog()
+    template = data["services"]["documentation"]
+    for i in range(40):
+        data["services"][f"agent-{i}"] = {**copy.deepcopy(template), "port": 20000 + i,
+                                         "environment": {**template["environment"], "AGENT_NAME": f"agent-{i}"}}
+    _, rules = _config_and_rules(_rendered(tmp_path, data))
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    shapes = {dead_alerts_module._shape(e)[0] for e in exprs}
+    assert len(shapes) < len(exprs) / 10, "per-service rules share their shapes"
+    assert [_by_shape(e) for e in exprs] == [_as_parsed(e) for e in exprs]
+
+
+@BOUNDED_HOSTILE
+@given(values=st.lists(st.text(alphabet=' ab"\'\\`#{}()=!~,\n0$-', max_size=8), min_size=3, max_size=3),
+       layout=st.sampled_from(['up{job="%s"}', 'up{job!="%s", a="%s"} or b{c=~"%s"}', 'x{job=\'%s\'} + y{job="%s"}',
+                               'f(up{__name__="%s"}, "%s") # "%s"', 'up{job=`%s`} > up{job="%s"} == "%s"']))
+def test_hostile_values_read_by_shape_as_the_expression_itself(values, layout):
+    expr = layout % tuple(values[:layout.count("%s")])
+    assert _by_shape(expr) == _as_parsed(expr)
 
 
 def test_the_check_works_on_a_containers_uploads_as_a_stack_policy_sees_them(tmp_path):

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import copy
 import json
-import tempfile
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.configuration import set_hypothesis_home_dir
 
 from catalog.errors import InputError
 from catalog.inputs import load_inputs
@@ -25,8 +23,6 @@ from render.registry import render
 from tests.conftest import shipped_catalog
 from tests.test_validate_env import CATALOG, good_env
 
-# Hypothesis keeps caches (its Unicode tables) in a home directory: a temporary one, not the tree.
-set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
 # The same examples every run (derandomize), so a run on main is repeatable; widen max_examples locally to explore.
 BOUNDED = settings(max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 SHIPPED = shipped_catalog()

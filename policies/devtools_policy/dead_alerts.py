@@ -9,6 +9,7 @@ in the audited setup, whose Postgres, Redis and container alerts watched nothing
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,10 +65,43 @@ def _metric_name(selector: promql_parser.VectorSelector) -> str | None:
     return None
 
 
+# PromQL's string literals: double- or single-quoted with backslash escapes, or raw between backticks.
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|`[^`]*`')
+# What stands in for a matcher's value in an expression's shape (see _selectors).
+_PLACEHOLDER = "devtools-literal-"
+
+
+def _shape(expr: str) -> tuple[str, dict[str, str]] | None:
+    """The expression with each equality matcher's value (`job="x"`, `job!="x"`) replaced by a
+    placeholder, and what each placeholder stands for; None when that could change what parses.
+
+    Left as they are: regular expressions (`=~`, which the parser compiles), empty values (a selector
+    needs one matcher that an empty label fails), values with escapes or line breaks, and every
+    other string; and a whole expression with a comment (which may hold quotes) or a placeholder.
+    """
+    if "#" in expr or _PLACEHOLDER in expr:
+        return None
+    values: dict[str, str] = {}
+    parts: list[str] = []
+    last = 0
+    for literal in _STRING.finditer(expr):
+        text, before = literal.group(), expr[last:literal.start()].rstrip()
+        parts.append(expr[last:literal.start()])
+        equality = before.endswith("!=") or (before.endswith("=") and not before.endswith(("==", "<=", ">=")))
+        value = text[1:-1]
+        if equality and value and "\\" not in value and "\n" not in value:
+            placeholder = f"{_PLACEHOLDER}{len(values)}"
+            values[placeholder] = value
+            text = f'"{placeholder}"'
+        parts.append(text)
+        last = literal.end()
+    parts.append(expr[last:])
+    return "".join(parts), values
+
+
 @lru_cache(maxsize=1024)
-def _selectors(expr: str) -> tuple[_Selector, ...]:
-    """The vector selectors of an expression (ValueError if it does not parse); cached, as a stack
-    policy judges the same rules on every call of a preview."""
+def _parsed_selectors(expr: str) -> tuple[_Selector, ...]:
+    """The vector selectors of an expression, as parsed (ValueError if it does not parse)."""
     found: list[_Selector] = []
 
     def visit(node: object) -> None:
@@ -77,6 +111,26 @@ def _selectors(expr: str) -> tuple[_Selector, ...]:
 
     promql_parser.walk(promql_parser.parse(expr), pre_visit=visit)
     return tuple(found)
+
+
+def _selectors(expr: str) -> tuple[_Selector, ...]:
+    """The vector selectors of an expression (ValueError if it does not parse).
+
+    Rule files repeat a few expressions per service, differing only in matcher values (`job="..."`),
+    so an expression is parsed by its shape, once per shape, and the values are put back: at 2000
+    services, 27 parses instead of 14,000 (a second of the pack's AnalyzeStack). A shape that does
+    not parse means the expression is parsed as it is, for its own error.
+    """
+    shaped = _shape(expr)
+    if shaped is None:
+        return _parsed_selectors(expr)
+    shape, values = shaped
+    try:
+        selectors = _parsed_selectors(shape)
+    except ValueError:
+        return _parsed_selectors(expr)
+    return tuple(_Selector(tuple(values.get(job, job) for job in s.jobs),
+                           values.get(s.metric, s.metric) if s.metric is not None else None) for s in selectors)
 
 
 def dead_references(where: str, expr: str, jobs: Mapping[str, tuple[str, ...]]) -> list[DeadReference]:

@@ -12,7 +12,7 @@ from types import ModuleType
 # name -> (module with add_arguments(parser) and run(args), help). A module is imported only when its
 # command runs (or when the whole reference is printed): the commands' imports are heavy and unrelated.
 COMMANDS = {
-    "preview": ("ops.preview", "run the program under Pulumi's mock engine; print the plan and policy results"),
+    "preview": ("ops.preview_command", "run the program under Pulumi's mock engine; print the plan and policy results"),
     "validate-env": ("ops.validate_env", "check a stack's config and a .env file against the catalog; print every problem with its fix"),
     "env-diff": ("ops.env_diff", "compare the env and secret files the program delivers with the droplet's, over SSH (hashes only)"),
     "verify": ("ops.verify", "after a deploy: every service healthy and ready, every catalog agent in the registry"),

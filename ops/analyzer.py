@@ -9,11 +9,9 @@ properties in wire form: secrets wrapped, unknown values as sentinels. This clie
 
 from __future__ import annotations
 
-import json
 import os
 import selectors
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,13 +28,9 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from catalog.model import load_yaml
-from ops.engine import PROGRAM_DIR, PROJECT, Recorded
+from ops.engine import Recorded
+from ops.pack_process import PACK_DIR, Headstart, launch_pack
 from ops.plan import Violation
-
-PACK_DIR = PROGRAM_DIR / "policies"
-# The pack would only dial the engine to send log messages; none of its policies log, so it gets an
-# address nothing listens on, as the engine's own address is not there offline.
-NO_ENGINE = "127.0.0.1:0"
 
 LEVELS = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "remediate", proto.DISABLED: "disabled"}
 LEVEL_CODES = {name: code for code, name in LEVELS.items()}
@@ -161,16 +155,18 @@ class PolicyPackClient:
     """Start the pack as a process, talk to it over gRPC, stop it. Use as a context manager."""
 
     def __init__(self, pack_dir: Path = PACK_DIR, stack: str = "prod", dry_run: bool = True,
-                 config: Mapping[str, str] | None = None, startup_timeout: float = 30.0):
+                 config: Mapping[str, str] | None = None, startup_timeout: float = 30.0,
+                 headstart: Headstart | None = None):
         self.pack_dir = pack_dir
         self.stack = stack
         self.dry_run = dry_run
         self.config = dict(config or {})
         self.startup_timeout = startup_timeout
+        self.headstart = headstart  # a pack already started for this client, if it fits (see launch)
         self.process: subprocess.Popen | None = None
         self.channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr: Any = None
         self._deadline = 0.0
         self._draining = False
         self._starting = threading.Lock()
@@ -187,20 +183,23 @@ class PolicyPackClient:
         self.close()
 
     def launch(self) -> None:
-        """Start the pack's process and return at once: it can get ready while the program runs."""
+        """Start the pack's process and return at once: it can get ready while the program runs.
+
+        A headstart started for the same pack (folder, stack, mode, config) is taken over; one
+        started for another is stopped, and the pack started again.
+        """
         if self.process is not None:
             return
-        env = {
-            **os.environ,
-            "PULUMI_PROJECT": PROJECT,
-            "PULUMI_STACK": self.stack,
-            "PULUMI_DRY_RUN": "true" if self.dry_run else "false",
-            "PULUMI_CONFIG": json.dumps(self.config),
-        }
-        self.process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", NO_ENGINE, "."],
-            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._stderr,
-        )
+        started = self.headstart
+        if started is not None and started.fits(self.pack_dir, self.stack, self.dry_run, self.config):
+            started.adopted = True
+            self.process, self._stderr = started.process, started.stderr
+            self._deadline = started.launched_at + self.startup_timeout
+            return
+        if started is not None:
+            started.stop()
+        self._stderr = tempfile.TemporaryFile()
+        self.process = launch_pack(self.pack_dir, self.stack, self.dry_run, self.config, self._stderr)
         self._deadline = time.monotonic() + self.startup_timeout
 
     def start(self) -> None:
@@ -251,6 +250,8 @@ class PolicyPackClient:
         return port
 
     def _stderr_tail(self) -> str:
+        if self._stderr is None:
+            return ""
         self._stderr.seek(0)
         tail = self._stderr.read().decode(errors="replace").strip().splitlines()[-15:]
         return (":\n" + "\n".join(tail)) if tail else ""
@@ -270,7 +271,8 @@ class PolicyPackClient:
             self.process.stdout.close()  # once draining, the drain thread closes it at end of file
         self.process = None
         self.stub = None
-        self._stderr.close()
+        if self._stderr is not None:
+            self._stderr.close()
 
     def _call(self, method: str, request: Any) -> Any:
         assert self.stub is not None, "start() the client first"

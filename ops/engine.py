@@ -29,10 +29,10 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop
 
+from ops.stack_values import PROJECT
 from policies.devtools_policy.docker import CONTAINER
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
-PROJECT = "devtools"
 UNKNOWN = rpc.UNKNOWN
 
 
@@ -207,15 +207,6 @@ class _MonitorCallsInline(concurrent.futures.ThreadPoolExecutor):
 
 
 _MONITOR_EXECUTOR = _MonitorCallsInline(thread_name_prefix="mock-monitor")
-
-
-def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
-    """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
-    raw = {}
-    for key, value in (stack_file.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        raw[full] = value if isinstance(value, str) else json.dumps(value)
-    return raw
 
 
 def run_program(config: Mapping[str, str], secret_keys: list[str], stack: str, known: bool = True,

@@ -14,29 +14,14 @@ from catalog.inputs import catalog_path, load_inputs
 from ops.analyzer import PackError, PackInfo, PolicyPackClient, PolicySetting, StreamingAnalysis
 from ops.capacity import measure, measure_cluster
 from ops.engine import PROGRAM_DIR, ProgramFailed, Recorded, cycle_collection_paused, run_program
+from ops.pack_process import Headstart
 from ops.plan import Violation, render_tree, to_json
 from ops.policy_config import read_policy_config, resolve
 from ops.report import Sources, render_violations, to_sarif
+from ops.stack_values import plain_config
 from ops.stackfile import read_stack_config
 
 EXIT_OK, EXIT_VIOLATION, EXIT_BAD_INPUT, EXIT_PACK_FAILED, EXIT_PROGRAM_FAILED = 0, 1, 2, 3, 4
-FORMATS = ("text", "json", "sarif")
-
-
-def add_arguments(parser) -> None:
-    parser.add_argument("--stack", default="prod", help="stack whose Pulumi.<stack>.yaml to read (default: prod)")
-    parser.add_argument("--stack-dir", metavar="DIR", help="read Pulumi.<stack>.yaml from DIR instead of the project")
-    parser.add_argument("--catalog", metavar="PATH", help="preview another catalog file instead of config/services.yaml")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--format", choices=FORMATS, help="text (default), json (plan and violations), or sarif "
-                                                          "(violations as SARIF 2.1.0 for code scanning)")
-    output.add_argument("--json", action="store_true", help="same as --format json")
-    parser.add_argument("--policy-config", metavar="FILE",
-                        help="policy pack config, the JSON `pulumi preview --policy-pack-config` takes")
-    parser.add_argument("--unknowns", action="store_true",
-                        help="leave computed values (IPs, generated passwords) unknown, as on a first `pulumi preview`")
-    parser.add_argument("--timings", action="store_true",
-                        help="print how long each phase took (program, policies, output) as JSON on stderr")
 
 
 def evaluate(pack: PolicyPackClient, resources: list[Recorded],
@@ -80,14 +65,15 @@ class Phases:
         return {"started_at": self.started_at, **{k: round(v, 4) for k, v in self.laps.items()}}
 
 
-def run(args) -> int:
+def run(args, headstart: Headstart | None = None) -> int:
+    """The preview of `args` (ops/preview_command.py's arguments); `headstart`, a pack started for it."""
     # Reading a grown catalog allocates as the program does, and for as long: both run without the
     # cycle collector (ops/engine.py says why).
     with cycle_collection_paused():
-        return _preview(args)
+        return _preview(args, headstart)
 
 
-def _preview(args) -> int:
+def _preview(args, headstart: Headstart | None) -> int:
     clock = Phases()
     output = "json" if args.json else (args.format or "text")
     try:
@@ -97,8 +83,8 @@ def _preview(args) -> int:
     except InputError as error:
         print(error.render(), file=sys.stderr)
         return EXIT_BAD_INPUT
-    plain_config = {k: v for k, v in stack_config.config.items() if k not in stack_config.secret_keys}
-    pack = PolicyPackClient(stack=args.stack, dry_run=True, config=plain_config)
+    pack = PolicyPackClient(stack=args.stack, dry_run=True, config=plain_config(stack_config.config, stack_config.secret_keys),
+                            headstart=headstart)
     file = args.policy_config or "policy config"
     # The pack starts while the program runs, and judges each resource as it registers (as the engine does).
     pack.launch()

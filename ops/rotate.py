@@ -13,8 +13,9 @@ from dataclasses import replace
 
 from catalog.errors import InputError
 from catalog.inputs import load_inputs
-from ops.engine import PROJECT, Recorded, run_program
+from ops.engine import Recorded, run_program
 from ops.rotation import Context, Procedure, consumers, procedure
+from ops.stack_values import PROJECT
 from ops.stackfile import read_stack_config
 from policies.devtools_policy.docker import CONTAINER
 

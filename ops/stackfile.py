@@ -10,7 +10,8 @@ from catalog.inputs import catalog_path
 from catalog.model import read_yaml
 from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, secret_config_keys
-from ops.engine import PROGRAM_DIR, config_from_stack_file, fake_secret
+from ops.engine import PROGRAM_DIR, fake_secret
+from ops.stack_values import stack_file_config
 
 
 @dataclass(frozen=True)
@@ -41,15 +42,12 @@ def read_stack_config(stack: str, catalog_override: str | None = None, directory
         raise InputError(problems)
     if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
         raise InputError([Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")])
-    config = config_from_stack_file(raw)
-    secret_keys = [k for k, v in (raw.get("config") or {}).items() if isinstance(v, dict) and "secure" in v]
+    config, secret_keys = stack_file_config(raw, catalog_override)
     empty = [Problem(file, key, "is marked secure but holds no ciphertext",
                      f"pulumi config set --secret {key}   (the CLI writes the encrypted value)")
              for key in secret_keys if not is_ciphertext(raw["config"][key])]
     if empty:
         raise InputError(empty)
-    if catalog_override:
-        config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
     stand_ins: list[str] = []
     # Its problems are reported by load_inputs with the rest; its valid secrets get stand-ins here.
     catalog: Catalog | None = check_catalog(catalog_path(config))[0]

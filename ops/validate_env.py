@@ -31,7 +31,8 @@ from catalog.settings import (
     secret_config_keys,
 )
 from ops.dotenv import read_env_file
-from ops.engine import PROGRAM_DIR, config_from_stack_file
+from ops.engine import PROGRAM_DIR
+from ops.stack_values import config_from_stack_file
 from ops.stackfile import is_ciphertext
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 

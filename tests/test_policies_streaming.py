@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from ops import preview
+from ops import preview, preview_command
 from ops.analyzer import PolicyPackClient, StreamingAnalysis
 from ops.engine import run_program
 from ops.policy_config import resolve
@@ -74,7 +74,7 @@ def preview_args(**given):
     import argparse
 
     parser = argparse.ArgumentParser()
-    preview.add_arguments(parser)
+    preview_command.add_arguments(parser)
     args = parser.parse_args([])
     for key, value in given.items():
         setattr(args, key, value)

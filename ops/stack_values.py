@@ -1,0 +1,37 @@
+"""A stack file's `config:` as the Pulumi runtime sees it: text values, and which keys are secret.
+
+Light to import (no SDK, no catalog), so that `python -m ops preview` can read it to start the
+policy pack before loading its own modules; ops/stackfile.py reads the same way, then validates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROJECT = "devtools"
+
+
+def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
+    """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
+    raw = {}
+    for key, value in (stack_file.get("config") or {}).items():
+        full = key if ":" in key else f"{PROJECT}:{key}"
+        raw[full] = value if isinstance(value, str) else json.dumps(value)
+    return raw
+
+
+def stack_file_config(stack_file: Mapping[str, Any], catalog_override: str | None = None) -> tuple[dict[str, str], list[str]]:
+    """The runtime's config and the keys marked `secure:`, with `--catalog` in place of the stack's own."""
+    config = config_from_stack_file(stack_file)
+    secret_keys = [k for k, v in (stack_file.get("config") or {}).items() if isinstance(v, dict) and "secure" in v]
+    if catalog_override:
+        config[f"{PROJECT}:catalog"] = str(Path(catalog_override).resolve())
+    return config, secret_keys
+
+
+def plain_config(config: Mapping[str, str], secret_keys: list[str]) -> dict[str, str]:
+    """What the engine hands a policy pack: the config without its secrets."""
+    return {k: v for k, v in config.items() if k not in secret_keys}

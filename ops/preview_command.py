@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from ops.pack_process import PACK_DIR, Headstart
-from ops.stack_values import plain_config, stack_file_config
+from ops.stack_values import config_section, non_text_keys, plain_config, stack_file_config
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 FORMATS = ("text", "json", "sarif")
@@ -53,7 +53,8 @@ def _start_pack(args) -> Headstart | None:
         raw = yaml.load(stack_file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError):
         return None
-    if not isinstance(raw, dict) or not isinstance(raw.get("config") or {}, dict):
+    section = config_section(raw)
+    if section is None or non_text_keys(section):
         return None
     config, secret_keys = stack_file_config(raw, args.catalog)
     return Headstart.launch(PACK_DIR, args.stack, True, plain_config(config, secret_keys))

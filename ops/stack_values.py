@@ -14,6 +14,18 @@ from typing import Any
 PROJECT = "devtools"
 
 
+def config_section(stack_file: Any) -> dict | None:
+    """The stack file's `config:` mapping (empty if absent), or None when the file or it is no mapping."""
+    if not isinstance(stack_file, dict) or not isinstance(stack_file.get("config") or {}, dict):
+        return None
+    return stack_file.get("config") or {}
+
+
+def non_text_keys(section: Mapping[Any, Any]) -> list[Any]:
+    """Keys of a `config:` mapping that are not text (YAML reads `1:` as a number): no setting's name."""
+    return [key for key in section if not isinstance(key, str)]
+
+
 def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
     """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
     raw = {}

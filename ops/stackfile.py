@@ -11,7 +11,7 @@ from catalog.model import read_yaml
 from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, secret_config_keys
 from ops.engine import PROGRAM_DIR, fake_secret
-from ops.stack_values import stack_file_config
+from ops.stack_values import config_section, non_text_keys, stack_file_config
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,16 @@ def is_ciphertext(value: object) -> bool:
             and value["secure"].startswith("v1:") and len(value["secure"]) > 3)
 
 
+def stack_file_problems(raw: object, file: str) -> list[Problem]:
+    """What keeps a parsed stack file from being read as settings: its shape, and keys that are not text."""
+    section = config_section(raw)
+    if section is None:
+        return [Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")]
+    return [Problem(file, f"config.{key}", "is not a setting's name (YAML read it as a number or a date)",
+                    f"name it {NAMESPACE}:<key>, or quote it if it is meant as text")
+            for key in non_text_keys(section)]
+
+
 def read_stack_config(stack: str, catalog_override: str | None = None, directory: Path = PROGRAM_DIR) -> StackConfig:
     """Load Pulumi.<stack>.yaml; raise InputError if it is missing or malformed.
 
@@ -40,8 +50,9 @@ def read_stack_config(stack: str, catalog_override: str | None = None, directory
     raw, problems = read_yaml(directory / file, file)
     if problems:
         raise InputError(problems)
-    if not isinstance(raw, dict) or not isinstance(raw.get("config", {}), dict):
-        raise InputError([Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")])
+    shape = stack_file_problems(raw, file)
+    if shape:
+        raise InputError(shape)
     config, secret_keys = stack_file_config(raw, catalog_override)
     empty = [Problem(file, key, "is marked secure but holds no ciphertext",
                      f"pulumi config set --secret {key}   (the CLI writes the encrypted value)")

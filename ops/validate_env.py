@@ -32,8 +32,8 @@ from catalog.settings import (
 )
 from ops.dotenv import read_env_file
 from ops.engine import PROGRAM_DIR
-from ops.stack_values import config_from_stack_file
-from ops.stackfile import is_ciphertext
+from ops.stack_values import stack_file_config
+from ops.stackfile import is_ciphertext, stack_file_problems
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
 EXIT_BAD_INPUT = 2
@@ -83,12 +83,11 @@ def check_stack(stack: str, catalog_override: str | None = None,
     raw, problems = read_yaml(folder / file, file)
     if problems:
         return problems, []
-    if not isinstance(raw, dict) or not isinstance(raw.get("config") or {}, dict):
-        return [Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")], []
+    shape = stack_file_problems(raw, file)
+    if shape:
+        return shape, []
     stored = raw.get("config") or {}
-    config = config_from_stack_file(raw)
-    if catalog_override:
-        config[f"{NAMESPACE}:catalog"] = str(Path(catalog_override).resolve())
+    config, _ = stack_file_config(raw, catalog_override)
     catalog, unreadable = check_catalog(catalog_path(config))  # its problems come with load_inputs' below
     if catalog is None:
         return list(unreadable), []

@@ -10,6 +10,7 @@ from catalog.inputs import load_inputs
 from ops.__main__ import main
 from ops.engine import ProgramFailed, run_program
 from ops.stackfile import read_stack_config
+from ops.validate_env import check_stack
 from tests.conftest import ROOT
 
 
@@ -166,6 +167,17 @@ def test_the_program_declares_nothing_on_bad_input():
         run_program(config, stack.secret_keys, "prod")
     assert caught.value.recorded == []
     assert "devtools:dropletSize" in str(caught.value) and "Traceback" not in str(caught.value)
+
+
+def test_config_keys_yaml_reads_as_numbers_or_dates_are_refused_by_preview_and_validate_env(tmp_path):
+    """`1:` and `2024-01-01:` are not text to YAML: each is named, for both readers of the stack file."""
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  1: x\n  2024-01-01: y\n  devtools:dropletSize: s-2vcpu-4gb\n")
+    with pytest.raises(InputError) as caught:
+        read_stack_config("prod", directory=tmp_path)
+    problems, _ = check_stack("prod", folder=tmp_path)
+    for text in (caught.value.render(), "\n".join(str(p) for p in problems)):
+        assert "config.1: is not a setting's name" in text and "config.2024-01-01: is not a setting's name" in text
+        assert "Traceback" not in text
 
 
 def test_a_secret_in_plain_text_in_the_stack_file_is_refused(tmp_path):

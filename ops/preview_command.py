@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from ops.pack_process import PACK_DIR, Headstart
-from ops.stack_values import config_section, non_text_keys, plain_config, stack_file_config
+from ops.stack_values import config_section, non_text_keys, plain_config, stack_file_config, unencodable_keys
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 FORMATS = ("text", "json", "sarif")
@@ -51,10 +51,10 @@ def _start_pack(args) -> Headstart | None:
     stack_file = (Path(args.stack_dir) if args.stack_dir else PROGRAM_DIR) / f"Pulumi.{args.stack}.yaml"
     try:
         raw = yaml.load(stack_file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except (OSError, yaml.YAMLError):
+    except (OSError, RecursionError, yaml.YAMLError):
         return None
     section = config_section(raw)
-    if section is None or non_text_keys(section):
+    if section is None or non_text_keys(section) or unencodable_keys(section):
         return None
     config, secret_keys = stack_file_config(raw, args.catalog)
     return Headstart.launch(PACK_DIR, args.stack, True, plain_config(config, secret_keys))

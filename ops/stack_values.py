@@ -26,6 +26,19 @@ def non_text_keys(section: Mapping[Any, Any]) -> list[Any]:
     return [key for key in section if not isinstance(key, str)]
 
 
+def unencodable_keys(section: Mapping[Any, Any]) -> list[Any]:
+    """Keys whose value the runtime cannot hold: not text, and no JSON either (a date, binary data)."""
+    bad = []
+    for key, value in section.items():
+        if isinstance(value, str):
+            continue
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError, RecursionError):
+            bad.append(key)
+    return bad
+
+
 def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
     """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
     raw = {}

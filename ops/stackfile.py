@@ -11,7 +11,7 @@ from catalog.model import read_yaml
 from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, secret_config_keys
 from ops.engine import PROGRAM_DIR, fake_secret
-from ops.stack_values import config_section, non_text_keys, stack_file_config
+from ops.stack_values import config_section, non_text_keys, stack_file_config, unencodable_keys
 
 
 @dataclass(frozen=True)
@@ -34,9 +34,13 @@ def stack_file_problems(raw: object, file: str) -> list[Problem]:
     section = config_section(raw)
     if section is None:
         return [Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")]
+    keys = non_text_keys(section)
     return [Problem(file, f"config.{key}", "is not a setting's name (YAML read it as a number or a date)",
                     f"name it {NAMESPACE}:<key>, or quote it if it is meant as text")
-            for key in non_text_keys(section)]
+            for key in keys] + [
+        Problem(file, str(key), "holds a value that is neither text nor JSON (YAML read it as a date or binary data)",
+                "quote the value, to pass it as text")
+        for key in unencodable_keys(section) if key not in keys]
 
 
 def read_stack_config(stack: str, catalog_override: str | None = None, directory: Path = PROGRAM_DIR) -> StackConfig:

@@ -9,6 +9,7 @@ from catalog.errors import InputError
 from catalog.inputs import load_inputs
 from ops.__main__ import main
 from ops.engine import ProgramFailed, run_program
+from ops.preview import EXIT_BAD_INPUT
 from ops.stackfile import read_stack_config
 from ops.validate_env import check_stack
 from tests.conftest import ROOT
@@ -169,14 +170,19 @@ def test_the_program_declares_nothing_on_bad_input():
     assert "devtools:dropletSize" in str(caught.value) and "Traceback" not in str(caught.value)
 
 
-def test_config_keys_yaml_reads_as_numbers_or_dates_are_refused_by_preview_and_validate_env(tmp_path):
-    """`1:` and `2024-01-01:` are not text to YAML: each is named, for both readers of the stack file."""
-    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  1: x\n  2024-01-01: y\n  devtools:dropletSize: s-2vcpu-4gb\n")
+def test_config_keys_and_values_that_are_not_text_are_refused_by_preview_and_validate_env(tmp_path, capsys):
+    """YAML reads `1:` and `2024-01-01:` as a number and a date, and `!!binary` as bytes: none is a
+    setting the runtime can hold. Each is named, by both readers of the stack file and on the command line."""
+    (tmp_path / "Pulumi.prod.yaml").write_text("config:\n  1: x\n  2024-01-01: y\n  devtools:when: 2024-01-01\n"
+                                               "  devtools:blob: !!binary aGVsbG8=\n  devtools:dropletSize: s-2vcpu-4gb\n")
     with pytest.raises(InputError) as caught:
         read_stack_config("prod", directory=tmp_path)
     problems, _ = check_stack("prod", folder=tmp_path)
-    for text in (caught.value.render(), "\n".join(str(p) for p in problems)):
+    assert main(["preview", "--stack-dir", str(tmp_path)]) == EXIT_BAD_INPUT
+    for text in (caught.value.render(), "\n".join(str(p) for p in problems), capsys.readouterr().err):
         assert "config.1: is not a setting's name" in text and "config.2024-01-01: is not a setting's name" in text
+        assert "devtools:when: holds a value that is neither text nor JSON" in text
+        assert "devtools:blob: holds a value that is neither text nor JSON" in text
         assert "Traceback" not in text
 
 

@@ -57,14 +57,13 @@ class Headstart:
     process: subprocess.Popen
     stderr: IO[bytes]                 # a temporary file: what the pack says there goes into error messages
     launched_at: float                # time.monotonic(), for the client's start-up deadline
+    adopted: bool = False             # a client took it over: its close() ends the process
 
     @classmethod
     def launch(cls, pack_dir: Path, stack: str, dry_run: bool, config: Mapping[str, str]) -> Headstart:
         stderr = tempfile.TemporaryFile()
         process = launch_pack(pack_dir, stack, dry_run, config, stderr)
         return cls(pack_dir, stack, dry_run, dict(config), process, stderr, time.monotonic())
-
-    adopted: bool = False             # a client took it over: its close() ends the process
 
     def fits(self, pack_dir: Path, stack: str, dry_run: bool, config: Mapping[str, str]) -> bool:
         return (Path(pack_dir) == Path(self.pack_dir) and stack == self.stack and dry_run == self.dry_run

@@ -30,7 +30,8 @@ def is_ciphertext(value: object) -> bool:
 
 
 def stack_file_problems(raw: object, file: str) -> list[Problem]:
-    """What keeps a parsed stack file from being read as settings: its shape, and keys that are not text."""
+    """What keeps a parsed stack file from being read as settings: its shape, keys that are not text,
+    and values that are neither text nor JSON."""
     section = config_section(raw)
     if section is None:
         return [Problem(file, "config", "is not a mapping of settings", "write `config:` with devtools:<key>: <value> lines")]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import subprocess
 
 import pytest
 import yaml
@@ -148,6 +149,36 @@ def test_the_check_works_on_a_containers_uploads_as_a_stack_policy_sees_them(tmp
     # While some upload's path is not known yet (first preview), the rule file may be that one.
     assert dead_alerts_in_uploads([uploads[0], {"file": UNKNOWN, "content": UNKNOWN}]) == []
     assert dead_alerts_in_uploads([{"file": "/etc/redis.conf", "content": "port 6379\n"}]) is None
+
+
+@pytest.mark.parametrize("content,problem", [
+    ("groups: [\n", "does not parse as YAML"),
+    ("- alert: X\n  expr: up == 0\n", "holds list, not a mapping of rule `groups:`"),
+    ("just text\n", "holds str, not a mapping of rule `groups:`"),
+])
+def test_a_rule_file_that_holds_no_rules_is_reported_not_skipped(tmp_path, content, problem):
+    rendered = _rendered(tmp_path)
+    config_text = rendered.file("prometheus", "prometheus_yml").read_text()
+    (rule_path,) = yaml.safe_load(config_text)["rule_files"]
+    uploads = [{"file": "/etc/prometheus/prometheus.yml", "content": config_text}, {"file": rule_path, "content": content}]
+    assert [(d.where, d.problem) for d in dead_alerts_in_uploads(uploads)] == [(f"rule file {rule_path}", problem)]
+    assert not _promtool_accepts(content, tmp_path), "Prometheus refuses it too"
+
+
+def _promtool_accepts(content: str, tmp_path) -> bool:
+    (tmp_path / "checked.rules.yml").write_text(content)
+    return subprocess.run(["promtool", "check", "rules", str(tmp_path / "checked.rules.yml")], capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("content", ["", "# no rules yet\n", UNKNOWN])
+def test_an_empty_rule_file_or_one_not_known_yet_is_no_finding(tmp_path, content):
+    rendered = _rendered(tmp_path)
+    config_text = rendered.file("prometheus", "prometheus_yml").read_text()
+    (rule_path,) = yaml.safe_load(config_text)["rule_files"]
+    uploads = [{"file": "/etc/prometheus/prometheus.yml", "content": config_text}, {"file": rule_path, "content": content}]
+    assert dead_alerts_in_uploads(uploads) == []
+    if isinstance(content, str):
+        assert _promtool_accepts(content, tmp_path), "Prometheus loads it: no rules"
 
 
 def _with_rule(plan, alert: str, expr: str) -> list[Recorded]:

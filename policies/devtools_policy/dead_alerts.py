@@ -18,7 +18,7 @@ from typing import Any
 import promql_parser
 
 from .metric_sources import YIELDS_LABEL, families_of_label, matches, produced_by
-from .prometheus_files import parse_yaml, prometheus_files
+from .prometheus_files import is_yaml, parse_yaml, prometheus_files
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,9 @@ def dead_alerts_in_uploads(uploads: Iterable[Any]) -> list[DeadReference] | None
     """The check over one container's uploaded files (`file`, `content`), as a stack policy sees them.
 
     Returns None when the container carries no Prometheus configuration. A rule file whose content
-    is not known yet is not judged; a rule file counts as missing only when every path is known.
+    is not known yet is not judged; a rule file counts as missing only when every path is known. A
+    rule file that is text but no rules (not YAML, or YAML other than a mapping) is reported: its
+    alerts cannot be judged, and Prometheus refuses to load it.
     """
     found = prometheus_files(uploads)
     if found is None:
@@ -178,6 +180,14 @@ def dead_alerts_in_uploads(uploads: Iterable[Any]) -> list[DeadReference] | None
     rule_paths = [p for p in found.config.get("rule_files") or [] if isinstance(p, str)]
     missing = [p for p in rule_paths if p not in found.files] if found.all_paths_known else []
     dead = [DeadReference("prometheus.yml", f"rule file {p} is not uploaded") for p in missing]
-    parsed = [parse_yaml(found.files[p]) for p in rule_paths if p in found.files]
-    rules = [r for r in parsed if isinstance(r, dict)]
+    rules = []
+    for path in (p for p in rule_paths if p in found.files):
+        content = found.files[path]
+        parsed = parse_yaml(content)
+        if isinstance(parsed, dict):
+            rules.append(parsed)
+        elif isinstance(content, str) and not is_yaml(content):
+            dead.append(DeadReference(f"rule file {path}", "does not parse as YAML"))
+        elif parsed is not None:
+            dead.append(DeadReference(f"rule file {path}", f"holds {type(parsed).__name__}, not a mapping of rule `groups:`"))
     return dead + dead_alerts(found.config, rules)

@@ -30,7 +30,8 @@ LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
       description="Every alert and recording rule Prometheus loads must watch something it scrapes: each `job` "
                   "it names is a scrape job, each metric is produced by one "
                   "(policies/devtools_policy/metric_sources.py), and each rule file in prometheus.yml is "
-                  "uploaded. Declare `metrics:` for the service that yields the metric in "
+                  "uploaded and holds rules (a file that is not YAML, or YAML other than a mapping of `groups:`, "
+                  "Prometheus refuses to load). Declare `metrics:` for the service that yields the metric in "
                   "config/services.yaml, or fix the rule in render/observability/alert_rules.py.",
       covers=("audit: missing alert rules (rules that watch nothing)",))
 def no_dead_alert(resources: Sequence[StackResource], config: Mapping[str, Any]) -> list[Finding]:

@@ -19,12 +19,15 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _SCRAPE_KEY = "scrape_configs"
 
 
+_NOT_YAML = object()
+
+
 @lru_cache(maxsize=32)
 def _parsed(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_LOADER)
-    except yaml.YAMLError:
-        return None
+    except (yaml.YAMLError, RecursionError):
+        return _NOT_YAML
 
 
 def parse_yaml(text: object) -> Any:
@@ -33,7 +36,13 @@ def parse_yaml(text: object) -> Any:
     Cached by content: a stack policy sees the same files on every call of a preview. The result is
     shared, so callers read it and never change it.
     """
-    return _parsed(text) if isinstance(text, str) else None
+    parsed = _parsed(text) if isinstance(text, str) else None
+    return None if parsed is _NOT_YAML else parsed
+
+
+def is_yaml(text: str) -> bool:
+    """Whether the text parses as YAML (an empty file does: it holds nothing)."""
+    return _parsed(text) is not _NOT_YAML
 
 
 @dataclass(frozen=True)

@@ -166,14 +166,18 @@ def preview_once(tree: Path, stack: str, size: int | None) -> tuple[Run, dict | 
     cpu, spawned, started = _children_cpu(), time.time(), time.perf_counter()
     done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
-    if done.returncode not in (0, 1):
+    try:  # exit 1 is a plan with mandatory findings, or a traceback (no plan): only the plan tells
+        plan = json.loads(done.stdout) if done.returncode in (0, 1) else None
+    except json.JSONDecodeError:
+        plan = None
+    if plan is None:
         print(f"  preview failed in {tree} (exit {done.returncode}): {done.stderr.strip()[-400:]}")
         return Run(wall, cpu), None
     run = Run(wall, cpu)
     timings = next((json.loads(line) for line in reversed(done.stderr.splitlines()) if line.startswith('{"started_at"')), None)
     if timings:  # a tree without --timings (an older baseline) still gives its wall time
         run.phases = {"import": timings["started_at"] - spawned, **{k: timings[k] for k in PHASES[1:] if k in timings}}
-    return run, json.loads(done.stdout)
+    return run, plan
 
 
 def _median(values: list[float]) -> float:

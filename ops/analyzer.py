@@ -359,13 +359,13 @@ class StreamingAnalysis:
         self.pack = pack
         self.settings_for = settings_for
         self.info: PackInfo | None = None
-        self._lock = threading.Lock()  # the mock engine registers from several threads
+        self._lock = threading.Lock()  # submit (the program's thread) and _connect (the thread below) share the kept list
         self._ready = False
         self._kept: list[tuple[Recorded, struct_pb2.Struct | None]] = []  # submitted before the pack was ready
         self._pending: list[tuple[Recorded, grpc.Future]] = []
         self._properties: dict[str, struct_pb2.Struct] = {}  # by URN, as submitted
         self._error: BaseException | None = None
-        # Sending from the registering thread itself, rather than handing each resource to a sending
+        # Sending from the program's thread itself, rather than handing each resource to a sending
         # thread, spares the hand-over of the interpreter lock per resource, which needed a 1 ms switch
         # interval to keep up (and slowed the program); at 1000 services (one run each) the wait for the
         # pack after the program fell from 3.2 s to 2.3 s.

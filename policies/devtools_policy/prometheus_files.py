@@ -18,7 +18,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # The key that makes an uploaded file a Prometheus configuration.
 _SCRAPE_KEY = "scrape_configs"
 
-
+# What _parsed gives for text that is not YAML (or nests past Python's stack): None is YAML's own null.
 _NOT_YAML = object()
 
 

@@ -62,6 +62,22 @@ class Recorded:
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     delete_before_replace: bool = False
 
+    @classmethod
+    def of_request(cls, request: Any, urn: str, inputs: dict[str, Any]) -> Recorded:
+        """A RegisterResource request as recorded, with its URN and its inputs decoded."""
+        return cls(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            dependencies=list(request.dependencies),
+            inputs=inputs,
+            custom=bool(request.custom),
+            provider=request.provider or None,
+            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            delete_before_replace=bool(request.deleteBeforeReplace),
+        )
+
 
 def fake_secret(name: str, length: int) -> str:
     """A stable, random-looking value standing in for a generated password offline."""
@@ -139,34 +155,21 @@ class _RecordingMonitor(mocks.MockMonitor):
         super().__init__(mock)
         self.recorded: list[Recorded] = []
         self.on_register = on_register
-        self._urns: set[str] = set()
 
     def RegisterResource(self, request):
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         # The engine refuses a second resource with the same URN (the update fails); so does this one.
-        if urn in self._urns:
+        if urn in self.resources:
             raise pulumi.RunError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
-        self._urns.add(urn)
         # Unknown inputs are kept: the policy pack and the plan show them as unknown.
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         computed = self.mocks.computed_outputs(request.type, request.name, inputs)
         response = resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id(request.name), object=request.object)
         response.object.update(computed)  # plain text and numbers: the wire form is the value itself
         self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, response.id, {**inputs, **computed})
-        recorded = Recorded(
-            urn=urn,
-            type=request.type,
-            name=request.name,
-            parent=request.parent or None,
-            dependencies=list(request.dependencies),
-            inputs=inputs,
-            custom=bool(request.custom),
-            provider=request.provider or None,
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            delete_before_replace=bool(request.deleteBeforeReplace),
-        )
+        recorded = Recorded.of_request(request, urn, inputs)
         self.recorded.append(recorded)
         if self.on_register is not None:
             self.on_register(recorded, request.object)

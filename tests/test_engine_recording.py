@@ -36,13 +36,8 @@ def _plain_registration(self, request):
     and the request decoded a second time for the recording."""
     response = mocks.MockMonitor.RegisterResource(self, request)
     if request.type != "pulumi:pulumi:Stack":
-        self.recorded.append(engine.Recorded(
-            urn=response.urn, type=request.type, name=request.name, parent=request.parent or None,
-            dependencies=list(request.dependencies),
-            inputs=rpc.deserialize_properties(request.object, keep_unknowns=True), custom=bool(request.custom),
-            provider=request.provider or None,
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            delete_before_replace=bool(request.deleteBeforeReplace)))
+        self.recorded.append(engine.Recorded.of_request(
+            request, response.urn, rpc.deserialize_properties(request.object, keep_unknowns=True)))
     return response
 
 

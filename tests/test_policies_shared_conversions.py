@@ -8,6 +8,7 @@ what it does without sharing, so the findings of both can be compared.
 from __future__ import annotations
 
 import copy
+import functools
 import gc
 
 import pulumi_policy.policy as sdk
@@ -18,8 +19,9 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from ops.analyzer import analyze_request, analyze_stack_request
 from ops.engine import Recorded
-from policies.devtools_policy import pack, shared_conversions
+from policies.devtools_policy import monitoring_rules, pack, prometheus_files, shared_conversions
 from policies.devtools_policy.docker import CONTAINER
+from policies.devtools_policy.metadata import policy
 from tests.conftest import run_plan
 
 
@@ -210,3 +212,73 @@ def test_the_packs_calls_leave_no_cyclic_garbage(stack, known):
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# --- a stack rule's prepare step, run in each resource's Analyze call --------------------------------
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """Every text the pack parses as YAML for its Prometheus checks, in order (parsed ones are kept)."""
+    parsed: list[str] = []
+    real = prometheus_files._parsed.__wrapped__
+
+    @functools.lru_cache(maxsize=32)
+    def counting(text):
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(prometheus_files, "_parsed", counting)
+    return parsed
+
+
+@pytest.mark.parametrize("stack", ["prod", "prod-k8s"])
+def test_rule_files_are_parsed_in_analyze_so_the_stack_call_finds_them_parsed(parses, stack):
+    plan = run_plan(stack=stack)
+    analyzer = servicer()
+    for resource in plan:
+        analyzer.Analyze(analyze_request(resource), None)
+    in_analyze = list(parses)
+    assert any("groups" in text and "expr" in text for text in in_analyze), "no rule file was parsed in Analyze"
+    reply = analyzer.AnalyzeStack(analyze_stack_request(plan), None)
+    assert not [d for d in reply.diagnostics if d.policyName == "no-dead-alert"]
+    new = parses[len(in_analyze):]
+    assert not [text for text in new if "groups" in text], "AnalyzeStack parsed a rule file again"
+
+
+def test_without_the_prepare_step_the_stack_call_parses_the_rule_files_itself(parses, monkeypatch, shipped_plan):
+    """The baseline for the test above, and the findings are the same either way."""
+    with_prepare = diagnostics(list(shipped_plan))
+    monkeypatch.setattr(pack, "_preparation", lambda resource_type: lambda props: None)
+    assert diagnostics(list(shipped_plan)) == with_prepare
+    parses.clear()
+    prometheus_files._parsed.cache_clear()
+    analyzer = servicer()
+    for resource in shipped_plan:
+        analyzer.Analyze(analyze_request(resource), None)
+    assert not parses
+    analyzer.AnalyzeStack(analyze_stack_request(list(shipped_plan)), None)
+    assert any("groups" in text for text in parses)
+
+
+def test_a_prepare_step_that_fails_is_left_to_the_check_which_reports_it(monkeypatch, shipped_plan):
+    """The step reports nothing and raises nothing out of Analyze; the check, meeting the same input in
+    AnalyzeStack, says it could not judge."""
+    def failing(*_):
+        raise ValueError("a form the rule does not read")
+
+    monkeypatch.setattr(monitoring_rules, "dead_alerts_in_uploads", failing)  # in the step and the check
+    pack._preparation.cache_clear()
+    try:
+        analyzer = servicer()
+        prometheus = next(r for r in shipped_plan if "scrape_configs" in str(r.inputs.get("uploads")))
+        reply = analyzer.Analyze(analyze_request(prometheus), None)
+        assert not [d for d in reply.diagnostics if "could not judge" in d.message]
+        stack = analyzer.AnalyzeStack(analyze_stack_request(list(shipped_plan)), None)
+        assert [d.urn for d in stack.diagnostics if d.policyName == "no-dead-alert" and "could not judge" in d.message] == [""]
+    finally:
+        pack._preparation.cache_clear()
+
+
+def test_only_a_stack_rule_takes_a_prepare_step():
+    with pytest.raises(ValueError, match="only a stack rule"):
+        policy("x", description="x", severity="low", prepare=lambda resource_type, props: None)

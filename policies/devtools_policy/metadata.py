@@ -31,6 +31,11 @@ class Rule:
     stack: bool = False                 # a stack rule sees every resource at once
     settings: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # JSON schema, each with a default
     covers: tuple[str, ...] = ()        # audit gaps, CIS Docker Benchmark v1.6 and KICS items
+    # A stack rule's work that one resource decides alone, begun early: `prepare(resource_type, props)`
+    # runs in that resource's Analyze call, which the engine makes while the program still declares;
+    # AnalyzeStack comes only after the program. It fills caches the check reads (parsed files) and
+    # reports nothing: findings come from the check alone.
+    prepare: Callable[[str, Mapping[str, Any]], None] | None = None
 
     def config(self, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The rule's settings: defaults, overridden by what policy config gives."""
@@ -40,11 +45,12 @@ class Rule:
 
 
 def policy(name: str, *, description: str, severity: str, enforcement: str = MANDATORY, stack: bool = False,
-         settings: Mapping[str, Mapping[str, Any]] | None = None, covers: tuple[str, ...] = ()) -> Callable[[F], F]:
+         settings: Mapping[str, Mapping[str, Any]] | None = None, covers: tuple[str, ...] = (),
+         prepare: Callable[[str, Mapping[str, Any]], None] | None = None) -> Callable[[F], F]:
     """Declare the decorated check as a policy of the pack; the function itself is returned unchanged.
 
     A resource rule is `check(resource_type, props, config) -> [messages]`, a stack rule (stack=True)
-    `check(resources, config) -> [(urn or None, message)]`.
+    `check(resources, config) -> [(urn or None, message)]`, optionally with a `prepare` (see Rule).
     """
     if severity not in SEVERITIES:
         raise ValueError(f"rule {name}: severity {severity!r} is not one of {', '.join(SEVERITIES)}")
@@ -53,9 +59,11 @@ def policy(name: str, *, description: str, severity: str, enforcement: str = MAN
     missing = [key for key, schema in (settings or {}).items() if "default" not in schema]
     if missing:
         raise ValueError(f"rule {name}: settings {', '.join(missing)} need a default")
+    if prepare is not None and not stack:
+        raise ValueError(f"rule {name}: only a stack rule has a prepare step (a resource rule runs in Analyze already)")
 
     def declare(check: F) -> F:
-        check.policy_rule = Rule(name, description, severity, enforcement, check, stack, dict(settings or {}), covers)
+        check.policy_rule = Rule(name, description, severity, enforcement, check, stack, dict(settings or {}), covers, prepare)
         return check
 
     return declare

@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .dead_alerts import dead_alerts_in_uploads
-from .docker import service_name
+from .docker import CONTAINER, service_name
 from .kubernetes_rules import WORKLOADS, pod_spec
 from .metadata import ADVISORY, policy
-from .prometheus_files import config_map_uploads, prometheus_files, static_targets
+from .prometheus_files import config_map_uploads, parse_yaml, prometheus_files, static_targets
 from .stack_rules import Finding, StackResource, container_resources, joined_networks, network_names
 from .values import UNKNOWN, as_list, is_unknown
 
@@ -26,7 +26,22 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
-@policy("no-dead-alert", severity="high", stack=True,
+def _read_rule_files(resource_type: str, props: Mapping[str, Any]) -> None:
+    """`no-dead-alert`'s parsing of the files one resource carries, done in its Analyze call.
+
+    Parsing a grown rule file is most of the check (about 1.2 s at 2000 services, 6.5 MB), and parsed
+    files are kept by content, so the check finds them parsed when AnalyzeStack comes. A container's
+    files are its uploads; a ConfigMap's are its values, of which a rule file holds `groups`.
+    """
+    if resource_type == CONTAINER:
+        dead_alerts_in_uploads(as_list(props.get("uploads")))
+    elif resource_type == CONFIG_MAP and isinstance(props.get("data"), Mapping):
+        for value in props["data"].values():
+            if isinstance(value, str) and "groups" in value:
+                parse_yaml(value)
+
+
+@policy("no-dead-alert", severity="high", stack=True, prepare=_read_rule_files,
       description="Every alert and recording rule Prometheus loads must watch something it scrapes: each `job` "
                   "it names is a scrape job, each metric is produced by one "
                   "(policies/devtools_policy/metric_sources.py), and each rule file in prometheus.yml is "

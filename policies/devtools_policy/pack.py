@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from pulumi_policy import (
@@ -102,9 +103,27 @@ def judged(rule: Rule, given: Mapping[str, Any] | None, check: Callable[[dict[st
                     "does not read; see inputs-well-formed, or report it as a bug of the pack"]
 
 
+@cache
+def _preparation(resource_type: str) -> Callable[[dict[str, Any]], None]:
+    """Every stack rule's `prepare` for resources of one type (metadata.Rule says what it is for), as one
+    function per type, so that `shared_conversions.once` runs it once per resource, whichever of the
+    resource's policies comes first."""
+    steps = [rule.prepare for rule in RULES if rule.stack and rule.prepare is not None]
+
+    def prepare(props: dict[str, Any]) -> None:
+        for step in steps:
+            try:
+                step(resource_type, props)
+            except Exception:  # noqa: BLE001 - the check meets the same input in AnalyzeStack and reports it there
+                continue
+
+    return prepare
+
+
 def _resource_policy(rule: Rule) -> ResourceValidationPolicy:
     def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
         props = shared_conversions.once(args.props, thaw)
+        shared_conversions.once(props, _preparation(args.resource_type))
         found, failures = judged(rule, args.get_config(), lambda config: rule.check(args.resource_type, props, config))
         for message in found + failures:
             report(message, None)

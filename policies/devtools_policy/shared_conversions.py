@@ -29,8 +29,9 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 CONVERSIONS = ("deserialize_properties", "unknown_checking_proxy")
-# Entries per resource: its message (once per call that sends it), its content, and the three steps
-# after; this is room for about 5000 resources, more than a 2000-service plan has (4028).
+# Entries per resource: its message (once per call that sends it), its content, the three steps
+# after, and its stack rules' prepare step (pack.py); this is room for about 5000 resources, more
+# than a 2000-service plan has (4028).
 KEPT = 32768
 
 

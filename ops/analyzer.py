@@ -28,12 +28,15 @@ from pulumi.runtime import proto, rpc
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
 from catalog.model import load_yaml
+from ops import analyzer_wire as wire
 from ops.engine import Recorded
 from ops.pack_process import PACK_DIR, Headstart, launch_pack
 from ops.plan import Violation
 
 LEVELS = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "remediate", proto.DISABLED: "disabled"}
 LEVEL_CODES = {name: code for code, name in LEVELS.items()}
+# Sent as bytes put together from each resource's encoded properties (ops/analyzer_wire.py says why).
+ENCODED_REQUESTS = ("Analyze", "AnalyzeStack")
 SEVERITIES = {proto.POLICY_SEVERITY_UNSPECIFIED: "unspecified", proto.POLICY_SEVERITY_LOW: "low",
               proto.POLICY_SEVERITY_MEDIUM: "medium", proto.POLICY_SEVERITY_HIGH: "high",
               proto.POLICY_SEVERITY_CRITICAL: "critical"}
@@ -98,30 +101,21 @@ def _struct(props: Mapping[str, Any]) -> struct_pb2.Struct:
     return message
 
 
-def analyze_request(resource: Recorded, properties: struct_pb2.Struct | None = None) -> Any:
-    """One resource as the engine sends it to Analyze; `properties`, its inputs in the wire form the
-    SDK sent (the engine forwards those), saves encoding `resource.inputs` again."""
-    return proto.AnalyzeRequest(
-        type=resource.type, urn=resource.urn, name=resource.name,
-        properties=properties if properties is not None else _struct(resource.inputs),
-        options=proto.AnalyzerResourceOptions(parent=resource.parent or ""),
-    )
+def encoded_inputs(resource: Recorded) -> bytes:
+    """A resource's recorded inputs as the encoded Struct the engine forwards (see ops/analyzer_wire.py)."""
+    return _struct(resource.inputs).SerializeToString()
 
 
-def analyze_stack_request(resources: Iterable[Recorded], properties: Mapping[str, struct_pb2.Struct] | None = None) -> Any:
-    """The whole plan as the engine sends it to AnalyzeStack; `properties` by URN as in analyze_request."""
-    sent = properties or {}
-    return proto.AnalyzeStackRequest(resources=[
-        proto.AnalyzerResource(
-            type=r.type, urn=r.urn, name=r.name,
-            properties=sent[r.urn] if r.urn in sent else _struct(r.inputs),
-            options=proto.AnalyzerResourceOptions(parent=r.parent or ""),
-            parent=r.parent or "", dependencies=list(r.dependencies),
-            propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
-                                  for k, v in r.property_dependencies.items() if v},
-        )
-        for r in resources
-    ])
+def analyze_request(resource: Recorded) -> Any:
+    """One resource's Analyze request as a message, for the pack's servicer run in-process."""
+    return proto.AnalyzeRequest.FromString(wire.analyze_request(resource, encoded_inputs(resource)))
+
+
+def analyze_stack_request(resources: Iterable[Recorded]) -> Any:
+    """The plan's AnalyzeStack request as a message, for the pack's servicer run in-process."""
+    resources = list(resources)
+    return proto.AnalyzeStackRequest.FromString(
+        wire.analyze_stack_request(resources, {r.urn: encoded_inputs(r) for r in resources}))
 
 
 def _message(diagnostic: Any) -> str:
@@ -166,6 +160,7 @@ class PolicyPackClient:
         self.process: subprocess.Popen | None = None
         self.channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
+        self._encoded: dict[str, grpc.UnaryUnaryMultiCallable] = {}  # ENCODED_REQUESTS' calls, sent as bytes
         self._stderr: Any = None
         self._deadline = 0.0
         self._draining = False
@@ -220,6 +215,9 @@ class PolicyPackClient:
         except grpc.FutureTimeoutError:
             raise PackError(f"policy pack printed port {port} but does not answer there") from None
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
+        self._encoded = {method: self.channel.unary_unary(f"/pulumirpc.Analyzer/{method}", request_serializer=None,
+                                                          response_deserializer=proto.AnalyzeResponse.FromString)
+                         for method in ENCODED_REQUESTS}
 
     def _read_port(self) -> int:
         """The first line the pack prints, read the moment it arrives (no polling), as its port."""
@@ -271,13 +269,14 @@ class PolicyPackClient:
             self.process.stdout.close()  # once draining, the drain thread closes it at end of file
         self.process = None
         self.stub = None
+        self._encoded = {}
         if self._stderr is not None:
             self._stderr.close()
 
     def _call(self, method: str, request: Any) -> Any:
         assert self.stub is not None, "start() the client first"
         try:
-            return getattr(self.stub, method)(request)
+            return (self._encoded.get(method) or getattr(self.stub, method))(request)
         except grpc.RpcError as error:
             raise PackError(f"policy pack failed in {method}: {error.details()}{self._stderr_tail()}") from None
 
@@ -308,12 +307,15 @@ class PolicyPackClient:
         self._call("Configure", request)
 
     def analyze(self, resource: Recorded) -> list[Violation]:
-        return [_violation(d, resource.urn) for d in self._call("Analyze", analyze_request(resource)).diagnostics]
+        request = wire.analyze_request(resource, encoded_inputs(resource))
+        return [_violation(d, resource.urn) for d in self._call("Analyze", request).diagnostics]
 
-    def send_analyze(self, resource: Recorded, properties: struct_pb2.Struct | None = None) -> tuple[Recorded, grpc.Future]:
-        """Send one Analyze call without waiting for its answer (`answers` collects them)."""
+    def send_analyze(self, resource: Recorded, properties: bytes | None = None) -> tuple[Recorded, grpc.Future]:
+        """Send one Analyze call without waiting for its answer (`answers` collects them); `properties`,
+        the resource's inputs already encoded as the SDK sent them, saves encoding its recorded inputs."""
         assert self.stub is not None, "start() the client first"
-        return resource, self.stub.Analyze.future(analyze_request(resource, properties))
+        encoded = properties if properties is not None else encoded_inputs(resource)
+        return resource, self._encoded["Analyze"].future(wire.analyze_request(resource, encoded))
 
     def answers(self, pending: list[tuple[Recorded, grpc.Future]]) -> list[Violation]:
         violations = []
@@ -332,9 +334,12 @@ class PolicyPackClient:
         analyzes each resource as it registers, concurrently); the pack answers on its worker threads."""
         return self.answers([self.send_analyze(r) for r in resources])
 
-    def analyze_stack(self, resources: Iterable[Recorded],
-                      properties: Mapping[str, struct_pb2.Struct] | None = None) -> list[Violation]:
-        request = analyze_stack_request(resources, properties)
+    def analyze_stack(self, resources: Iterable[Recorded], properties: Mapping[str, bytes] | None = None) -> list[Violation]:
+        """AnalyzeStack over `resources`; `properties`, encoded inputs by URN as in send_analyze."""
+        resources = list(resources)
+        sent = properties or {}
+        encoded = {r.urn: sent[r.urn] if r.urn in sent else encoded_inputs(r) for r in resources}
+        request = wire.analyze_stack_request(resources, encoded)
         return [_violation(d, None) for d in self._call("AnalyzeStack", request).diagnostics]
 
     def check(self, resources: list[Recorded], settings: Mapping[str, PolicySetting]) -> list[Violation]:
@@ -350,7 +355,7 @@ class StreamingAnalysis:
     `submit` (called from the mock engine as each resource registers, with its inputs as the SDK sent
     them) sends that resource's Analyze call at once, without waiting for the answer, once the pack
     is configured; until then it keeps the resource, and the thread sends those kept when the pack is
-    ready. The inputs go as they came: nothing is encoded again, for Analyze or for AnalyzeStack. The
+    ready. The inputs are encoded once, as the SDK sent them, for Analyze and for AnalyzeStack. The
     pack works through the calls in its own process while the program goes on declaring; `finish`
     collects the answers and runs AnalyzeStack.
     """
@@ -361,9 +366,9 @@ class StreamingAnalysis:
         self.info: PackInfo | None = None
         self._lock = threading.Lock()  # submit (the program's thread) and _connect (the thread below) share the kept list
         self._ready = False
-        self._kept: list[tuple[Recorded, struct_pb2.Struct | None]] = []  # submitted before the pack was ready
+        self._kept: list[tuple[Recorded, bytes | None]] = []  # submitted before the pack was ready
         self._pending: list[tuple[Recorded, grpc.Future]] = []
-        self._properties: dict[str, struct_pb2.Struct] = {}  # by URN, as submitted
+        self._properties: dict[str, bytes] = {}  # encoded inputs by URN, as submitted
         self._error: BaseException | None = None
         # Sending from the program's thread itself, rather than handing each resource to a sending
         # thread, spares the hand-over of the interpreter lock per resource, which needed a 1 ms switch
@@ -373,13 +378,14 @@ class StreamingAnalysis:
         self._thread.start()
 
     def submit(self, resource: Recorded, properties: struct_pb2.Struct | None = None) -> None:
+        encoded = properties.SerializeToString() if properties is not None else None
         with self._lock:
-            if properties is not None:
-                self._properties[resource.urn] = properties
+            if encoded is not None:
+                self._properties[resource.urn] = encoded
             if self._ready:
-                self._pending.append(self.pack.send_analyze(resource, properties))
+                self._pending.append(self.pack.send_analyze(resource, encoded))
             else:
-                self._kept.append((resource, properties))
+                self._kept.append((resource, encoded))
 
     def _connect(self) -> None:
         try:

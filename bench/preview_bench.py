@@ -1,6 +1,8 @@
 """Benchmark the offline preview: wall time for the shipped stack and synthetic catalogs, per phase.
 
-For each catalog (the shipped one, then the shipped one grown to --sizes services by cloning an agent):
+For each catalog (the shipped one, then the shipped one grown to each of --sizes services by cloning an
+agent, or shrunk to it by leaving out, through the stack's devtools:omitServices, the last services
+that no other one names):
 the real `python -m ops preview --json --timings` command, policy pack included, run --repeat times
 (median shown), split into its phases (import: process start until the command runs; program: the
 Pulumi program under the mock engine; policies: what the pack adds after the program, its Analyze
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import resource
 import statistics
 import subprocess
@@ -115,12 +118,12 @@ def _bare_program(count: int) -> callable:
     return program
 
 
-def floors(stack: str, catalog: str | None) -> dict:
+def floors(stack: str, catalog: str | None, stack_dir: str | None) -> dict:
     """Record the plan, then time its replay and as many bare resources (this process only)."""
     from ops.engine import run_program, run_under_mocks
     from ops.stackfile import read_stack_config
 
-    config = read_stack_config(stack, catalog)
+    config = read_stack_config(stack, catalog, Path(stack_dir) if stack_dir else ROOT)
     recorded = run_program(config.config, config.secret_keys, stack)
     figures = {"resources": len(recorded)}
     for label, program in (("replay", _replay_program(recorded)), ("bare", _bare_program(len(recorded)))):
@@ -156,13 +159,50 @@ def grown_catalog(tree: Path, size: int) -> Path:
     return path
 
 
+def _stack_file(tree: Path, stack: str) -> dict:
+    return yaml.safe_load((tree / f"Pulumi.{stack}.yaml").read_text())
+
+
+def kept_services(tree: Path, stack: str) -> list[str]:
+    """The shipped catalog's services that the stack deploys (those it does not omit)."""
+    omitted = _stack_file(tree, stack)["config"].get("devtools:omitServices") or []
+    return [name for name in synthetic_catalog(0, tree)["services"] if name not in omitted]
+
+
+def shrunk_stack(tree: Path, stack: str, size: int) -> Path:
+    """A folder with the tree's stack file leaving out more services, until `size` are kept: the last
+    ones in the catalog that no other kept service names (so nothing kept depends on them)."""
+    folder = SCRATCH / f"stack-{size}-{abs(hash(str(tree)))}"
+    if folder.exists():
+        return folder
+    raw = _stack_file(tree, stack)
+    services = synthetic_catalog(0, tree)["services"]
+    kept = kept_services(tree, stack)
+    text = {name: yaml.safe_dump(services[name]) for name in services}
+    for name in reversed(list(kept)):
+        if len(kept) <= size:
+            break
+        if not any(re.search(rf"\b{re.escape(name)}\b", text[other]) for other in kept if other != name):
+            kept.remove(name)
+    raw["config"]["devtools:omitServices"] = [name for name in services if name not in kept]
+    folder.mkdir()
+    (folder / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    return folder
+
+
+def sized_arguments(tree: Path, stack: str, size: int | None) -> list[str]:
+    """The preview's arguments for the catalog of `size` services (None: the shipped one)."""
+    if size is None:
+        return []
+    if size < len(kept_services(tree, stack)):
+        return ["--stack-dir", str(shrunk_stack(tree, stack, size))]
+    return ["--catalog", str(grown_catalog(tree, size))]
+
+
 def preview_once(tree: Path, stack: str, size: int | None) -> tuple[Run, dict | None]:
-    catalog = grown_catalog(tree, size) if size is not None else None
-    cmd = [sys.executable, "-m", "ops", "preview", "--stack", stack, "--json"]
+    cmd = [sys.executable, "-m", "ops", "preview", "--stack", stack, "--json", *sized_arguments(tree, stack, size)]
     if "--timings" in (tree / "ops" / "preview.py").read_text():  # an older tree has no phases to give
         cmd.append("--timings")
-    if catalog:
-        cmd += ["--catalog", str(catalog)]
     cpu, spawned, started = _children_cpu(), time.time(), time.perf_counter()
     done = subprocess.run(cmd, cwd=tree, capture_output=True, text=True)
     wall, cpu = time.perf_counter() - started, _children_cpu() - cpu
@@ -204,8 +244,7 @@ def measure(label: str, trees: dict[str, Path], stack: str, size: int | None, re
         return
     resources = plan["resources"]
     services = sum(r["type"] in SERVICE_TYPES for r in resources)
-    catalog = ["--catalog", str(grown_catalog(ROOT, size))] if size is not None else []
-    floor = json.loads(subprocess.run([sys.executable, __file__, "--floors", "--stack", stack, *catalog],
+    floor = json.loads(subprocess.run([sys.executable, __file__, "--floors", "--stack", stack, *sized_arguments(ROOT, stack, size)],
                                       cwd=ROOT, capture_output=True, text=True, check=True).stdout)
     for name, measured in runs.items():
         wall = _median([r.wall for r in measured])
@@ -242,9 +281,10 @@ def main() -> None:
     parser.add_argument("--baseline", metavar="REF", help="also measure the tree at this git ref, in the same run")
     parser.add_argument("--floors", action="store_true", help=argparse.SUPPRESS)  # internal: the floors, as JSON
     parser.add_argument("--catalog", help=argparse.SUPPRESS)
+    parser.add_argument("--stack-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floors:
-        print(json.dumps(floors(args.stack, args.catalog)))
+        print(json.dumps(floors(args.stack, args.catalog, args.stack_dir)))
         return
     global SCRATCH
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,11 +297,7 @@ def main() -> None:
         print(f"stack {args.stack}; medians of {args.repeat} runs (one for 2000 services and more), "
               f"after one unmeasured run per tree\n{HEADER}")
         measure("shipped", trees, args.stack, None, args.repeat)
-        shipped = len(synthetic_catalog(0)["services"])
         for size in args.sizes:
-            if size <= shipped:
-                print(f"{size:>9} | the shipped catalog already has {shipped} services: nothing smaller to grow")
-                continue
             measure(f"{size}", trees, args.stack, size, args.repeat if size < 2000 else 1)
     print("wall s: median wall time of `python -m ops preview` (interpreter start, imports and pack included);\n"
           "cpu s: user+system time of the preview and its pack; import/program/policies/output: its phases,\n"

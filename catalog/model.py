@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
+from catalog import yaml_loader
 from catalog.errors import Invalid, Problem
 from catalog.units import parse_cpus, parse_duration, parse_memory
 
@@ -29,17 +30,13 @@ Seconds = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
     {"type": "string", "pattern": r"^\s*(\d+(ms|h|m|s))+\s*$", "description": "a duration like 30s, 1m30s or 500ms"})]
 
 
-# libyaml's parser when PyYAML was built with it (the wheels are): the catalog is read, and rendered
-# config files read back, on every preview; the pure-Python parser is about ten times slower.
-_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load_yaml(text: str) -> Any:
-    """The document yaml.safe_load gives, parsed by libyaml where PyYAML has it."""
-    return yaml.load(text, Loader=_SafeLoader)
+    """The document yaml.safe_load gives (catalog/yaml_loader.py: libyaml's parser, and a value not of
+    its type a YAML error)."""
+    return yaml_loader.load(text)
 
 
-class _UniqueKeyLoader(_SafeLoader):  # type: ignore[misc, valid-type]
+class _UniqueKeyLoader(yaml_loader.SafeLoader):
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
 
 

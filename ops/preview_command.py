@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from catalog import yaml_loader
 from ops.pack_process import PACK_DIR, Headstart
 from ops.stack_values import config_section, non_text_keys, plain_config, stack_file_config, unencodable_keys
 
@@ -50,7 +51,7 @@ def _start_pack(args) -> Headstart | None:
     """The pack the preview will want, started from the stack file; None if that file does not read."""
     stack_file = (Path(args.stack_dir) if args.stack_dir else PROGRAM_DIR) / f"Pulumi.{args.stack}.yaml"
     try:
-        raw = yaml.load(stack_file.read_bytes(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        raw = yaml_loader.load(stack_file.read_bytes())
     except (OSError, RecursionError, yaml.YAMLError):
         return None
     section = config_section(raw)

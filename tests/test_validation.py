@@ -186,6 +186,22 @@ def test_config_keys_and_values_that_are_not_text_are_refused_by_preview_and_val
         assert "Traceback" not in text
 
 
+@pytest.mark.parametrize("value", ["2024-13-45", "2023-02-29", "!!int x", "!!bool maybe", "!!float x", "!!timestamp noon"])
+def test_a_value_that_looks_like_a_type_it_does_not_hold_is_refused_not_a_traceback(value, tmp_path, capsys):
+    """PyYAML raises ValueError or KeyError, not a YAML error, for a scalar of a type it cannot hold:
+    both input files are refused with the line, the column and the fix, before anything runs."""
+    stack = (ROOT / "Pulumi.prod.yaml").read_text()
+    assert "  devtools:region: nyc3\n" in stack
+    (tmp_path / "Pulumi.prod.yaml").write_text(stack.replace("  devtools:region: nyc3\n", f"  devtools:region: {value}\n"))
+    catalog = tmp_path / "services.yaml"
+    catalog.write_text(f"x-when: {value}\n" + (ROOT / "config" / "services.yaml").read_text())
+    for arguments, where in ((["--stack-dir", str(tmp_path)], "Pulumi.prod.yaml: line "),
+                             (["--catalog", str(catalog)], "services.yaml: line 1, column 9")):
+        assert main(["preview", *arguments]) == EXIT_BAD_INPUT
+        err = capsys.readouterr().err
+        assert where in err and "quote it to keep it as text" in err and "Traceback" not in err, err
+
+
 def test_a_secret_in_plain_text_in_the_stack_file_is_refused(tmp_path):
     stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
     stack_file["config"]["devtools:langsmithApiKey"] = "lsv2_pt_0123456789abcdef"

@@ -36,38 +36,6 @@ def load_yaml(text: str) -> Any:
     return yaml_loader.load(text)
 
 
-class _UniqueKeyLoader(yaml_loader.SafeLoader):
-    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last)."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        if key_node.tag == "tag:yaml.org,2002:merge":
-            continue  # `<<: *anchor` merges defaults; keys written beside it override them
-        key = loader.construct_object(key_node, deep=deep)
-        try:
-            hash(key)
-        except TypeError:
-            raise yaml.constructor.ConstructorError(
-                None, None, "a key must be text or a number, not a list or mapping", key_node.start_mark
-            ) from None
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None,
-                None,
-                f"key {key!r} appears twice (first on line {seen[key] + 1})",
-                key_node.start_mark,
-            )
-        seen[key] = key_node.start_mark.line
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
-)
-
-
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 # No catalog or stack file nests deeper than a handful of levels; past this the parser would
 # exhaust Python's stack, so such a file is refused as a whole.
@@ -105,7 +73,7 @@ def read_yaml(path: Path, label: str) -> tuple[Any, list[Problem]]:
     too_deep = [Problem(label, "(file)", f"nests lists or mappings deeper than {MAX_DEPTH} levels",
                         "flatten it: no input of this project nests that deep")]
     try:
-        document = yaml.load(text, Loader=_UniqueKeyLoader)
+        document = yaml_loader.load_unique(text)
     except RecursionError:
         return None, too_deep
     except yaml.YAMLError as exc:

@@ -22,6 +22,7 @@ from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TAG = "tag:yaml.org,2002:"
 # The scalar types PyYAML converts (text and null are taken as they are), as an error names them.
 _CONVERTED = {"bool": "a boolean", "int": "an integer", "float": "a number", "timestamp": "a date"}
 _NOT_OF_ITS_TYPE = (ValueError, KeyError, AttributeError, OverflowError, TypeError)
@@ -32,11 +33,11 @@ class SafeLoader(_Base):  # type: ignore[misc, valid-type]
 
 
 def _checked(construct):
-    def scalar(loader: SafeLoader, node: yaml.ScalarNode) -> Any:
+    def scalar(loader: SafeLoader, node: ScalarNode) -> Any:
         try:
             return construct(loader, node)
         except _NOT_OF_ITS_TYPE:
-            kind = _CONVERTED[node.tag.rsplit(":", 1)[-1]]
+            kind = _CONVERTED[node.tag.removeprefix(_TAG)]
             raise ConstructorError(
                 None, None, f"{node.value!r} reads as {kind} but is not a valid one (quote it to keep it as text)",
                 node.start_mark) from None
@@ -45,8 +46,7 @@ def _checked(construct):
 
 
 for _kind in _CONVERTED:
-    _tag = f"tag:yaml.org,2002:{_kind}"
-    SafeLoader.add_constructor(_tag, _checked(SafeLoader.yaml_constructors[_tag]))
+    SafeLoader.add_constructor(_TAG + _kind, _checked(SafeLoader.yaml_constructors[_TAG + _kind]))
 
 
 def load(text: str | bytes) -> Any:
@@ -54,7 +54,6 @@ def load(text: str | bytes) -> Any:
     return yaml.load(text, Loader=SafeLoader)
 
 
-_TAG = "tag:yaml.org,2002:"
 _STR, _SEQ, _MAP, _MERGE = (_TAG + name for name in ("str", "seq", "map", "merge"))
 _BUILDING = object()  # a collection's mark while its items are built: an alias to it then is a cycle
 

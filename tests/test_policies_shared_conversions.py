@@ -263,20 +263,20 @@ def test_without_the_prepare_step_the_stack_call_parses_the_rule_files_itself(pa
 def test_a_prepare_step_that_fails_is_left_to_the_check_which_reports_it(monkeypatch, shipped_plan):
     """The step reports nothing and raises nothing out of Analyze; the check, meeting the same input in
     AnalyzeStack, says it could not judge."""
+    calls: list[str] = []
+
     def failing(*_):
+        calls.append("called")
         raise ValueError("a form the rule does not read")
 
     monkeypatch.setattr(monitoring_rules, "dead_alerts_in_uploads", failing)  # in the step and the check
-    pack._preparation.cache_clear()
-    try:
-        analyzer = servicer()
-        prometheus = next(r for r in shipped_plan if "scrape_configs" in str(r.inputs.get("uploads")))
-        reply = analyzer.Analyze(analyze_request(prometheus), None)
-        assert not [d for d in reply.diagnostics if "could not judge" in d.message]
-        stack = analyzer.AnalyzeStack(analyze_stack_request(list(shipped_plan)), None)
-        assert [d.urn for d in stack.diagnostics if d.policyName == "no-dead-alert" and "could not judge" in d.message] == [""]
-    finally:
-        pack._preparation.cache_clear()
+    analyzer = servicer()
+    prometheus = next(r for r in shipped_plan if "scrape_configs" in str(r.inputs.get("uploads")))
+    reply = analyzer.Analyze(analyze_request(prometheus), None)
+    assert calls == ["called"], "the step ran once in Analyze, for all of the resource's policies"
+    assert not [d for d in reply.diagnostics if "could not judge" in d.message]
+    stack = analyzer.AnalyzeStack(analyze_stack_request(list(shipped_plan)), None)
+    assert [d.urn for d in stack.diagnostics if d.policyName == "no-dead-alert" and "could not judge" in d.message] == [""]
 
 
 def test_only_a_stack_rule_takes_a_prepare_step():

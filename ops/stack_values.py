@@ -39,19 +39,31 @@ def unencodable_keys(section: Mapping[Any, Any]) -> list[Any]:
     return bad
 
 
+def full_key(key: str) -> str:
+    """A setting's name as the runtime knows it: a key without a namespace is the project's."""
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def stored_settings(stack_file: Mapping[str, Any]) -> dict[str, Any]:
+    """`config:` as written (values not converted), by each key's full name; `x:` and `devtools:x`
+    are one setting, so every check reads a value under the name the runtime gives it."""
+    return {full_key(key): value for key, value in (stack_file.get("config") or {}).items()}
+
+
+def same_setting_twice(section: Mapping[Any, Any]) -> list[str]:
+    """Keys written both with and without the project's namespace (`x:` and `devtools:x:`)."""
+    return [key for key in section if isinstance(key, str) and ":" not in key and f"{PROJECT}:{key}" in section]
+
+
 def config_from_stack_file(stack_file: Mapping[str, Any]) -> dict[str, str]:
     """`config:` of a Pulumi.<stack>.yaml as the runtime sees it: text, objects as JSON."""
-    raw = {}
-    for key, value in (stack_file.get("config") or {}).items():
-        full = key if ":" in key else f"{PROJECT}:{key}"
-        raw[full] = value if isinstance(value, str) else json.dumps(value)
-    return raw
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in stored_settings(stack_file).items()}
 
 
 def stack_file_config(stack_file: Mapping[str, Any], catalog_override: str | None = None) -> tuple[dict[str, str], list[str]]:
-    """The runtime's config and the keys marked `secure:`, with `--catalog` in place of the stack's own."""
+    """The runtime's config and the (full) keys marked `secure:`, with `--catalog` in place of the stack's own."""
     config = config_from_stack_file(stack_file)
-    secret_keys = [k for k, v in (stack_file.get("config") or {}).items() if isinstance(v, dict) and "secure" in v]
+    secret_keys = [k for k, v in stored_settings(stack_file).items() if isinstance(v, dict) and "secure" in v]
     if catalog_override:
         config[f"{PROJECT}:catalog"] = str(Path(catalog_override).resolve())
     return config, secret_keys

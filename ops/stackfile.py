@@ -11,7 +11,14 @@ from catalog.model import read_yaml
 from catalog.services import Catalog, check_catalog
 from catalog.settings import NAMESPACE, secret_config_keys
 from ops.engine import PROGRAM_DIR, fake_secret
-from ops.stack_values import config_section, non_text_keys, stack_file_config, unencodable_keys
+from ops.stack_values import (
+    config_section,
+    non_text_keys,
+    same_setting_twice,
+    stack_file_config,
+    stored_settings,
+    unencodable_keys,
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,10 @@ def stack_file_problems(raw: object, file: str) -> list[Problem]:
             for key in keys] + [
         Problem(file, str(key), "holds a value that is neither text nor JSON (YAML read it as a date or binary data)",
                 "quote the value, to pass it as text")
-        for key in unencodable_keys(section) if key not in keys]
+        for key in unencodable_keys(section) if key not in keys] + [
+        Problem(file, key, f"is the same setting as {NAMESPACE}:{key}, which the file also sets",
+                f"keep one of them, written {NAMESPACE}:{key}")
+        for key in same_setting_twice(section)]
 
 
 def read_stack_config(stack: str, catalog_override: str | None = None, directory: Path = PROGRAM_DIR) -> StackConfig:
@@ -59,16 +69,17 @@ def read_stack_config(stack: str, catalog_override: str | None = None, directory
     if shape:
         raise InputError(shape)
     config, secret_keys = stack_file_config(raw, catalog_override)
+    stored = stored_settings(raw)
     empty = [Problem(file, key, "is marked secure but holds no ciphertext",
                      f"pulumi config set --secret {key}   (the CLI writes the encrypted value)")
-             for key in secret_keys if not is_ciphertext(raw["config"][key])]
+             for key in secret_keys if not is_ciphertext(stored[key])]
     if empty:
         raise InputError(empty)
     stand_ins: list[str] = []
     # Its problems are reported by load_inputs with the rest; its valid secrets get stand-ins here.
     catalog: Catalog | None = check_catalog(catalog_path(config))[0]
     if catalog is not None:
-        plain_secrets = [key for key in secret_config_keys(catalog) if isinstance((raw.get("config") or {}).get(f"{NAMESPACE}:{key}"), str)]
+        plain_secrets = [key for key in secret_config_keys(catalog) if isinstance(stored.get(f"{NAMESPACE}:{key}"), str)]
         if plain_secrets:
             raise InputError([
                 Problem(file, f"{NAMESPACE}:{key}", "holds a secret in plain text",

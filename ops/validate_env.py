@@ -32,7 +32,7 @@ from catalog.settings import (
 )
 from ops.dotenv import read_env_file
 from ops.engine import PROGRAM_DIR
-from ops.stack_values import stack_file_config
+from ops.stack_values import stack_file_config, stored_settings
 from ops.stackfile import is_ciphertext, stack_file_problems
 from policies.devtools_policy.placeholders import is_secret_looking_key, placeholder_reason
 
@@ -86,7 +86,7 @@ def check_stack(stack: str, catalog_override: str | None = None,
     shape = stack_file_problems(raw, file)
     if shape:
         return shape, []
-    stored = raw.get("config") or {}
+    stored = stored_settings(raw)
     config, _ = stack_file_config(raw, catalog_override)
     catalog, unreadable = check_catalog(catalog_path(config))  # its problems come with load_inputs' below
     if catalog is None:

@@ -202,16 +202,39 @@ def test_a_value_that_looks_like_a_type_it_does_not_hold_is_refused_not_a_traceb
         assert where in err and "quote it to keep it as text" in err and "Traceback" not in err, err
 
 
-def test_a_secret_in_plain_text_in_the_stack_file_is_refused(tmp_path):
+@pytest.mark.parametrize("key", ["devtools:langsmithApiKey", "langsmithApiKey"])
+def test_a_secret_in_plain_text_in_the_stack_file_is_refused(tmp_path, key):
+    """Written with the project's namespace or without it (the runtime reads both as devtools:...)."""
     stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
-    stack_file["config"]["devtools:langsmithApiKey"] = "lsv2_pt_0123456789abcdef"
+    stack_file["config"][key] = "lsv2_pt_0123456789abcdef"
     (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file))
     with pytest.raises(InputError) as caught:
         read_stack_config("prod", directory=tmp_path)
-    text = caught.value.render()
-    assert "devtools:langsmithApiKey: holds a secret in plain text" in text
-    assert "pulumi config set --secret devtools:langsmithApiKey" in text
-    assert "lsv2_pt_0123456789abcdef" not in text
+    problems, _ = check_stack("prod", folder=tmp_path)
+    for text in (caught.value.render(), "\n".join(str(p) for p in problems)):
+        assert "devtools:langsmithApiKey: " in text and "secret" in text and "plain text" in text
+        assert "pulumi config set --secret devtools:langsmithApiKey" in text
+        assert "lsv2_pt_0123456789abcdef" not in text
+
+
+def test_a_setting_written_with_and_without_its_namespace_is_refused(tmp_path):
+    stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    stack_file["config"]["region"] = "ams3"
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file))
+    with pytest.raises(InputError) as caught:
+        read_stack_config("prod", directory=tmp_path)
+    problems, _ = check_stack("prod", folder=tmp_path)
+    for text in (caught.value.render(), "\n".join(str(p) for p in problems)):
+        assert "region: is the same setting as devtools:region, which the file also sets" in text
+
+
+def test_a_secure_setting_without_its_namespace_and_without_ciphertext_is_refused(tmp_path):
+    stack_file = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    stack_file["config"]["linearApiKey"] = {"secure": ""}
+    (tmp_path / "Pulumi.prod.yaml").write_text(yaml.safe_dump(stack_file))
+    with pytest.raises(InputError) as caught:
+        read_stack_config("prod", directory=tmp_path)
+    assert "devtools:linearApiKey: is marked secure but holds no ciphertext" in caught.value.render()
 
 
 def test_encrypted_secrets_in_the_stack_file_get_offline_stand_ins(tmp_path):

@@ -10,10 +10,8 @@ registers them. So `do.Droplet` is the very class a full import gives. Anyone as
 a name not loaded this way (another module's `import pulumi_digitalocean as do; do.App`) gets the
 rest of `__init__.py` run first, so the package is never seen incomplete.
 
-The same holds for one API group of pulumi_kubernetes (`pulumi_kubernetes.core.v1`, about fifty
-resource modules, List and Patch kinds included): the group package registers nothing itself (the
-top-level package does), and the lean group is put on its parent package, where the top-level
-package's lazy `k8s.core.v1` finds it.
+The Kubernetes target needs none of this: it registers its objects from their API documents
+(targets/kubernetes/objects.py), and pulumi_kubernetes imports its API groups lazily itself.
 """
 
 from __future__ import annotations
@@ -48,7 +46,7 @@ def _lean(name: str) -> ModuleType:
     register = [node for node in tree.body if _is_register_call(node)]
     rest = [node for node in tree.body if not _is_register_call(node)]
     # What __init__.py binds as a submodule (`from . import outputs`). Any other name, even one a
-    # submodule has too (Kubernetes' `Service` module holds class `Service`), is what the star imports bind.
+    # submodule has too (a `service` module holding class `service`), is what the star imports bind.
     submodules = {alias.name for node in tree.body if isinstance(node, ast.ImportFrom)
                   and node.level == 1 and node.module is None for alias in node.names}
 
@@ -67,9 +65,6 @@ def _lean(name: str) -> ModuleType:
 
     package.__getattr__ = __getattr__
     sys.modules[name] = package
-    parent, _, child = name.rpartition(".")
-    if parent:  # as the import system binds a submodule on its package (`k8s.core.v1`)
-        setattr(sys.modules[parent], child, package)
     if register:
         package._utilities = importlib.import_module(f"{name}._utilities")
         exec(_compiled(register, spec.origin), {"_utilities": package._utilities})
@@ -97,8 +92,7 @@ def _import_resource_module(module_name: str, inputs: ModuleType | None) -> Modu
 
 
 def provider_sdk(name: str, *modules: str) -> ModuleType:
-    """The package `name` with `modules` (e.g. "droplet", "firewall"; "Service" in a Kubernetes API
-    group) loaded and their names on it."""
+    """The package `name` with `modules` (e.g. "droplet", "firewall") loaded and their names on it."""
     package = sys.modules.get(name) or _lean(name)
     if importlib.util.find_spec(f"{name}._enums") is not None:  # not every package has enums
         package.__dict__.update(_star(importlib.import_module(f"{name}._enums")))

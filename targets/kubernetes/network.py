@@ -16,10 +16,7 @@ import pulumi
 
 from catalog.services import Catalog, Service
 from targets.kubernetes import manifests as m
-from targets.sdk import provider_sdk
-
-# Only the resource modules this file uses (targets/sdk.py says why).
-networking_v1 = provider_sdk("pulumi_kubernetes.networking.v1", "NetworkPolicy")
+from targets.kubernetes.objects import KubernetesObject
 
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 EDGE_KIND = "edge"
@@ -147,6 +144,6 @@ class NetworkPolicies(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkPoliciesArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("devtools:kubernetes:NetworkPolicies", name, None, opts)
         for doc in args.documents:
-            networking_v1.NetworkPolicy(doc["metadata"]["name"], metadata=doc["metadata"], spec=doc["spec"],
-                                        opts=pulumi.ResourceOptions(parent=self))
+            KubernetesObject(doc["metadata"]["name"], {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", **doc},
+                             opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({})

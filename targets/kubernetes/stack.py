@@ -15,16 +15,12 @@ from targets.kubernetes.cluster import Cluster, ClusterArgs
 from targets.kubernetes.datastores import DatastoresArgs, Endpoint, ManagedDatastores, managed_datastores, over_tls
 from targets.kubernetes.network import NetworkPolicies, NetworkPoliciesArgs, policy_documents
 from targets.kubernetes.node_metrics import node_metrics_access
-from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, scrapes_kubelets
+from targets.kubernetes.objects import KubernetesObject
+from targets.kubernetes.prometheus import PROMETHEUS_RENDERER, RBAC_API, scrapes_kubelets
 from targets.kubernetes.renderers import KUBERNETES_RENDERERS, cluster_renderers, reads_instead_of_docker
 from targets.kubernetes.workload import Workload, WorkloadArgs
 from targets.registry import Registry, service_image
-from targets.sdk import provider_sdk
 from targets.secrets import Secrets, derived_value
-
-# Only the resource modules this file uses (targets/sdk.py says why).
-core_v1 = provider_sdk("pulumi_kubernetes.core.v1", "Namespace", "PersistentVolumeClaim", "Secret", "Service", "ServiceAccount")
-rbac_v1 = provider_sdk("pulumi_kubernetes.rbac.v1", "Role", "RoleBinding")
 
 # pod-security admission: the platform's images run as root, so `restricted` warns and audits, not enforces.
 PULL_SECRET = "registry-pull"
@@ -127,9 +123,10 @@ def managed_secret_values(inputs: Inputs, secrets: dict[str, pulumi.Output[str]]
     return values
 
 
-def _balancer_ip(status) -> str:
-    ingress = (status.load_balancer.ingress if status and status.load_balancer else None) or []
-    return (ingress[0].ip or ingress[0].hostname or "") if ingress else ""
+def _balancer_ip(status: dict | None) -> str:
+    """The load balancer's address from a Service's status, as the API reports it (`loadBalancer.ingress`)."""
+    ingress = ((status or {}).get("loadBalancer") or {}).get("ingress") or []
+    return (ingress[0].get("ip") or ingress[0].get("hostname") or "") if ingress else ""
 
 
 @dataclass(frozen=True)
@@ -154,44 +151,47 @@ class Platform(pulumi.ComponentResource):
         namespace = k8s_settings.namespace
         child = pulumi.ResourceOptions(parent=self)
 
-        self.namespace = core_v1.Namespace(
-            namespace, metadata={"name": namespace, "labels": {m.PART_OF_LABEL: "devtools", **POD_SECURITY}}, opts=child)
+        self.namespace = KubernetesObject(namespace, {
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": namespace, "labels": {m.PART_OF_LABEL: "devtools", **POD_SECURITY}},
+        }, opts=child)
         in_namespace = pulumi.ResourceOptions(parent=self, depends_on=[self.namespace])
 
         deployed = deployed_services(inputs)
         used_secrets = sorted({s.source for n in deployed for s in catalog.services[n].secret_mounts})
         for secret in used_secrets:
-            core_v1.Secret(
-                m.secret_object_name(secret),
-                metadata={"name": m.secret_object_name(secret), "namespace": namespace,
-                          "labels": {m.PART_OF_LABEL: "devtools"}},
-                type="Opaque",
-                string_data={"value": args.secrets[secret]},
-                opts=in_namespace,
-            )
+            KubernetesObject(m.secret_object_name(secret), {
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": m.secret_object_name(secret), "namespace": namespace,
+                             "labels": {m.PART_OF_LABEL: "devtools"}},
+                "type": "Opaque",
+                "stringData": {"value": args.secrets[secret]},
+            }, opts=in_namespace)
         pull_secrets: list[dict[str, str]] = []
         if args.pull_config is not None:
             # The stack registry's read-only credential, as the kubelet reads it for every pull.
-            core_v1.Secret(
-                PULL_SECRET, metadata={"name": PULL_SECRET, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
-                type="kubernetes.io/dockerconfigjson", string_data={".dockerconfigjson": args.pull_config}, opts=in_namespace)
+            KubernetesObject(PULL_SECRET, {
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": PULL_SECRET, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
+                "type": "kubernetes.io/dockerconfigjson", "stringData": {".dockerconfigjson": args.pull_config},
+            }, opts=in_namespace)
             pull_secrets = [{"name": PULL_SECRET}]
         for store, endpoint in args.endpoints.items():
             # The catalog's host name for the datastore, resolving to the managed database's private host.
-            core_v1.Service(
-                store,
-                metadata=m.metadata(store, namespace, store, catalog.services[store]),
-                spec={"type": "ExternalName", "externalName": endpoint.host},
-                opts=in_namespace,
-            )
+            KubernetesObject(store, {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": m.metadata(store, namespace, store, catalog.services[store]),
+                "spec": {"type": "ExternalName", "externalName": endpoint.host},
+            }, opts=in_namespace)
 
         volumes = claim_plan(inputs, deployed)
         for volume in volumes.owned:
-            core_v1.PersistentVolumeClaim(
-                volume, metadata={"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
-                spec=m.claim_spec(k8s_settings, volume),
-                # Losing a claim loses the data on it; a replace must be deliberate.
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
+            # Protected: losing a claim loses the data on it; a replace must be deliberate.
+            KubernetesObject(volume, {
+                "apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                "metadata": {"name": volume, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}},
+                "spec": m.claim_spec(k8s_settings, volume),
+            }, opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace], protect=True))
 
         self.workloads: dict[str, Workload] = {}
         for service in deployed:
@@ -240,10 +240,13 @@ class Platform(pulumi.ComponentResource):
         name = f"{service}-discovery"
         meta = {"name": name, "namespace": namespace, "labels": {m.PART_OF_LABEL: "devtools"}}
         read = ["get", "list", "watch"]
-        core_v1.ServiceAccount(name, metadata=meta, automount_service_account_token=False, opts=opts)
-        rbac_v1.Role(name, metadata=meta, rules=[{"apiGroups": [""], "resources": ["pods"], "verbs": read}], opts=opts)
-        rbac_v1.RoleBinding(name, metadata=meta, role_ref={"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-                            subjects=[{"kind": "ServiceAccount", "name": name, "namespace": namespace}], opts=opts)
+        KubernetesObject(name, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta,
+                                "automountServiceAccountToken": False}, opts=opts)
+        KubernetesObject(name, {"apiVersion": RBAC_API, "kind": "Role", "metadata": meta,
+                                "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": read}]}, opts=opts)
+        KubernetesObject(name, {"apiVersion": RBAC_API, "kind": "RoleBinding", "metadata": meta,
+                                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+                                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]}, opts=opts)
         return name
 
 

@@ -10,21 +10,9 @@ import pulumi
 from catalog.kubernetes_settings import KubernetesSettings
 from catalog.services import Service
 from targets.kubernetes import manifests as m
-from targets.sdk import provider_sdk
+from targets.kubernetes.objects import KubernetesObject
 
-# Only the resource modules this file uses (targets/sdk.py says why).
-apps_v1 = provider_sdk("pulumi_kubernetes.apps.v1", "DaemonSet", "Deployment", "StatefulSet")
-autoscaling_v2 = provider_sdk("pulumi_kubernetes.autoscaling.v2", "HorizontalPodAutoscaler")
-batch_v1 = provider_sdk("pulumi_kubernetes.batch.v1", "Job")
-core_v1 = provider_sdk("pulumi_kubernetes.core.v1", "ConfigMap", "Service")
-policy_v1 = provider_sdk("pulumi_kubernetes.policy.v1", "PodDisruptionBudget")
-
-WORKLOADS = {
-    "Deployment": apps_v1.Deployment,
-    "StatefulSet": apps_v1.StatefulSet,
-    "DaemonSet": apps_v1.DaemonSet,
-    "Job": batch_v1.Job,
-}
+WORKLOAD_API = {"Deployment": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1", "Job": "batch/v1"}
 
 
 @dataclass(frozen=True)
@@ -54,12 +42,11 @@ class Workload(pulumi.ComponentResource):
         self.kind = kind
 
         if args.config_files:
-            core_v1.ConfigMap(
-                f"{name}-config",
-                metadata=m.metadata(m.config_map_name(name), namespace, name, spec),
-                data=dict(args.config_files),
-                opts=child,
-            )
+            KubernetesObject(f"{name}-config", {
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": m.metadata(m.config_map_name(name), namespace, name, spec),
+                "data": dict(args.config_files),
+            }, opts=child)
         template = m.pod_template(name, spec, args.image, args.environment, args.claims, args.config_files,
                                   args.affinity_to, args.node_paths)
         pod = template["spec"]
@@ -75,31 +62,32 @@ class Workload(pulumi.ComponentResource):
         object_name: pulumi.Input[str] = name
         if kind == "Job":
             object_name = pulumi.Output.from_input(args.image).apply(lambda image: m.job_name(name, template, image))
-        self.workload = WORKLOADS[kind](
+        self.workload = KubernetesObject(
             name,
-            metadata=m.metadata(object_name, namespace, name, spec),
-            spec=body,
+            {"apiVersion": WORKLOAD_API[kind], "kind": kind, "metadata": m.metadata(object_name, namespace, name, spec),
+             "spec": body},
             # pulumi-kubernetes waits for a rollout to be ready and for a Job to complete, so services that
             # depend on this one (or on the migrations) are created only after it.
             opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on,
                                         delete_before_replace=kind == "Job"),
         )
         self.ready = self.workload
-        self.service: core_v1.Service | None = None
+        self.service: KubernetesObject | None = None
         if m.service_ports(spec):
             annotations = {"service.beta.kubernetes.io/do-loadbalancer-name": f"devtools-{pulumi.get_stack()}"} if spec.ports else None
-            self.service = core_v1.Service(
-                name,
-                metadata=m.metadata(name, namespace, name, spec, annotations),
-                spec=m.service_spec(name, spec),
-                opts=child,
-            )
+            self.service = KubernetesObject(name, {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": m.metadata(name, namespace, name, spec, annotations),
+                "spec": m.service_spec(name, spec),
+            }, opts=child)
         if kind == "Deployment" and (m.replicas(spec) > 1 or spec.autoscaling):
-            policy_v1.PodDisruptionBudget(
-                f"{name}-pdb", metadata=m.metadata(name, namespace, name, spec),
-                spec=m.disruption_budget_spec(name), opts=child)
+            KubernetesObject(f"{name}-pdb", {
+                "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": m.metadata(name, namespace, name, spec), "spec": m.disruption_budget_spec(name),
+            }, opts=child)
         if kind == "Deployment" and spec.autoscaling:
-            autoscaling_v2.HorizontalPodAutoscaler(
-                f"{name}-hpa", metadata=m.metadata(name, namespace, name, spec),
-                spec=m.autoscaler_spec(name, spec), opts=child)
+            KubernetesObject(f"{name}-hpa", {
+                "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                "metadata": m.metadata(name, namespace, name, spec), "spec": m.autoscaler_spec(name, spec),
+            }, opts=child)
         self.register_outputs({"kind": kind})

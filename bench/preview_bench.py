@@ -190,13 +190,20 @@ def shrunk_stack(tree: Path, stack: str, size: int) -> Path:
     return folder
 
 
+def sized_inputs(tree: Path, stack: str, size: int | None) -> tuple[Path | None, Path | None]:
+    """(catalog, stack folder) for the catalog of `size` services: a grown catalog or a folder whose
+    stack file leaves services out; neither for the shipped catalog (None)."""
+    if size is None:
+        return None, None
+    if size < len(kept_services(tree, stack)):
+        return None, shrunk_stack(tree, stack, size)
+    return grown_catalog(tree, size), None
+
+
 def sized_arguments(tree: Path, stack: str, size: int | None) -> list[str]:
     """The preview's arguments for the catalog of `size` services (None: the shipped one)."""
-    if size is None:
-        return []
-    if size < len(kept_services(tree, stack)):
-        return ["--stack-dir", str(shrunk_stack(tree, stack, size))]
-    return ["--catalog", str(grown_catalog(tree, size))]
+    catalog, folder = sized_inputs(tree, stack, size)
+    return ["--catalog", str(catalog)] if catalog else ["--stack-dir", str(folder)] if folder else []
 
 
 def preview_once(tree: Path, stack: str, size: int | None) -> tuple[Run, dict | None]:

@@ -30,19 +30,25 @@ class Spies:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, object]] = []  # (URN, the props object), one entry per policy and resource
+        self.options: list[tuple[str, object]] = []  # (URN, the options object), the same way
 
     def policies(self) -> list:
         def resource(args, report):
             self.seen.append((args.urn, args.props))
+            self.options.append((args.urn, args.opts))
 
         def stack(args, report):
             self.seen.extend((r.urn, r.props) for r in args.resources)
+            self.options.extend((r.urn, r.opts) for r in args.resources)
 
         return [ResourceValidationPolicy(name=f"spy-resource-{i}", description="spy", validate=resource) for i in (1, 2)] + [
             StackValidationPolicy(name=f"spy-stack-{i}", description="spy", validate=stack) for i in (1, 2)]
 
     def handed(self, urn: str) -> list[object]:
         return [props for seen_urn, props in self.seen if seen_urn == urn]
+
+    def options_handed(self, urn: str) -> list[object]:
+        return [options for seen_urn, options in self.options if seen_urn == urn]
 
 
 def servicer(*extra) -> _PolicyAnalyzerServicer:
@@ -70,6 +76,8 @@ def take_out_sharing(patch: pytest.MonkeyPatch) -> None:
     for name in shared_conversions.CONVERSIONS:
         patch.setattr(sdk, name, getattr(sdk, name).__wrapped__)
     patch.setattr(sdk, "json_format", json_format)
+    for name in ("_get_resource_options", "AnalyzeStack"):
+        patch.setattr(sdk._PolicyAnalyzerServicer, name, getattr(sdk._PolicyAnalyzerServicer, name).__wrapped__)
     patch.setattr(shared_conversions, "once", lambda value, convert: convert(value))
     patch.setattr(shared_conversions, "install", lambda: True)
 
@@ -110,6 +118,8 @@ def test_every_policy_of_one_call_is_handed_one_conversion_and_the_pack_walks_it
         analyzer.Analyze(request, None)
         handed = spies.handed(resource.urn)
         assert len(handed) == 2 and handed[0] is handed[1], resource.urn
+        first, second = spies.options_handed(resource.urn)
+        assert first is second, f"{resource.urn}: options read once per policy"
         # Walked once, unless an earlier resource had the very same properties (components: none).
         content = request.properties.SerializeToString(deterministic=True)
         assert len(thaws) - before == (content not in contents), resource.urn
@@ -127,6 +137,8 @@ def test_the_stack_call_reuses_what_each_resources_own_call_converted(thaws, shi
     for resource in shipped_plan:
         handed = spies.handed(resource.urn)  # two resource policies, then two stack policies
         assert len(handed) == 4 and all(props is handed[0] for props in handed), resource.urn
+        stack_options = spies.options_handed(resource.urn)[2:]  # the stack call's message is its own
+        assert stack_options[0] is stack_options[1], f"{resource.urn}: options read once per stack policy"
     assert len(thaws) == walked
 
 
@@ -148,6 +160,8 @@ def test_without_the_sharing_the_sdk_converts_again_for_each_policy(unshared, th
     first, second = spies.handed(resource.urn)
     assert first is not second and dict(first) == dict(second)
     assert len(thaws) == sum(not rule.stack for rule in pack.RULES)
+    first, second = spies.options_handed(resource.urn)
+    assert first is not second and first.parent == second.parent
 
 
 def test_sharing_leaves_every_finding_as_it_was_and_no_rule_changes_what_it_shares(monkeypatch, shipped_plan):
@@ -159,7 +173,8 @@ def test_sharing_leaves_every_finding_as_it_was_and_no_rule_changes_what_it_shar
     real = pack.thaw
     monkeypatch.setattr(pack, "thaw", lambda value: walks.append((plain := real(value), copy.deepcopy(plain))) or plain)
     assert diagnostics(plan) == baseline
-    assert diagnostics(plan) == baseline  # again, everything remembered
+    assert not shared_conversions.REMEMBERED._entries, "the stack call ends the run, and the memory with it"
+    assert diagnostics(plan) == baseline  # a second run served by the same pack, as the tests' pack serves many
     assert walks
     for shared, as_thawed in walks:
         assert shared == as_thawed, "a rule changed the properties it shares with the other policies"
@@ -183,6 +198,16 @@ def test_the_memory_is_bounded_and_forgets_the_oldest_first():
     for key in ("a", "b", "c"):
         memory.put(key, None, key.upper())
     assert memory.get("a") is None and memory.get("b") == (None, "B") and memory.get("c") == (None, "C")
+
+
+def test_the_memory_lasts_until_the_stack_call_has_answered(shipped_plan):
+    analyzer = servicer()
+    for resource in shipped_plan:
+        analyzer.Analyze(analyze_request(resource), None)
+    kept = len(shared_conversions.REMEMBERED._entries)
+    assert kept >= 3 * len(shipped_plan), "each resource's conversions are kept for the stack call"
+    analyzer.AnalyzeStack(analyze_stack_request(shipped_plan), None)
+    assert not shared_conversions.REMEMBERED._entries
 
 
 def test_another_conversion_of_the_same_value_is_not_shared():

@@ -14,6 +14,7 @@ from typing import Any
 
 from .credentials import has_url_password
 from .images import image_pin_problem
+from .label_index import LabelIndex, is_hashable
 from .metadata import policy
 from .placeholders import is_secret_looking_key
 from .values import as_list, is_unknown
@@ -210,11 +211,28 @@ def _namespace(resource: Any) -> Any:
     return (resource.props.get("metadata") or {}).get("namespace")
 
 
-def _selects(selector: Any, labels: Mapping[str, Any]) -> bool:
-    match = (selector or {}).get("matchLabels") or {} if isinstance(selector, Mapping) else None
-    if match is None or (selector or {}).get("matchExpressions"):
-        return False  # expressions are not evaluated here: such a policy does not count as coverage
-    return all(labels.get(k) == v for k, v in match.items())
+def _match_labels(selector: Any) -> Mapping[str, Any] | None:
+    """The labels a selector requires, or None when it selects nothing this pack can tell: not a mapping,
+    with matchExpressions (not evaluated here), or with matchLabels that are not a mapping. Such a
+    selector does not count as coverage."""
+    if not isinstance(selector, Mapping) or selector.get("matchExpressions"):
+        return None
+    match = selector.get("matchLabels") or {}
+    return match if isinstance(match, Mapping) else None
+
+
+_NAMESPACE = object()  # a workload's namespace, filed in the index as one more label, which no selector names
+
+
+def _covered(workloads: Sequence[tuple[Any, Mapping[str, Any]]], selectors: Sequence[tuple[Any, Any]]) -> set[str]:
+    """URNs of the (workload, pod labels) that some (namespace, selector) selects."""
+    index = LabelIndex([{**labels, _NAMESPACE: _namespace(workload)} for workload, labels in workloads])
+    covered: set[str] = set()
+    for namespace, selector in selectors:
+        match = _match_labels(selector)
+        if match is not None:
+            covered.update(workloads[i][0].urn for i in index.matching({**match, _NAMESPACE: namespace}))
+    return covered
 
 
 @policy("k8s-network-policy-coverage", severity="high", stack=True,
@@ -224,31 +242,40 @@ def _selects(selector: Any, labels: Mapping[str, Any]) -> bool:
 def network_policy_coverage(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """Every workload's pods are selected by a NetworkPolicy of its namespace restricting ingress and egress."""
     findings: list[Finding] = []
-    policies = [r for r in resources if r.type == NETWORK_POLICY]
+    workloads = []
     for workload in (r for r in resources if r.type in WORKLOADS):
         labels = _pod_labels(workload)
         if labels is None:
             findings.append((workload.urn, "its pod labels cannot be read, so NetworkPolicy coverage cannot be judged"))
-            continue
-        covered = any(
-            _namespace(p) == _namespace(workload)
-            and _selects((p.props.get("spec") or {}).get("podSelector"), labels)
-            and {"Ingress", "Egress"} <= set(as_list((p.props.get("spec") or {}).get("policyTypes")))
-            for p in policies)
-        if not covered:
+        else:
+            workloads.append((workload, labels))
+    restricting = [(_namespace(p), (p.props.get("spec") or {}).get("podSelector")) for p in resources
+                   if p.type == NETWORK_POLICY
+                   and {"Ingress", "Egress"} <= set(as_list((p.props.get("spec") or {}).get("policyTypes")))]
+    covered = _covered(workloads, restricting)
+    for workload, _ in workloads:
+        if workload.urn not in covered:
             findings.append((workload.urn, f"{workload.name}: no NetworkPolicy in its namespace restricts both its ingress "
                                            "and egress (add a default-deny policy with podSelector: {})"))
     return findings
 
 
-def _replicas(resource: Any, autoscalers: Sequence[Any]) -> Any:
-    spec = resource.props.get("spec") or {}
-    count = spec.get("replicas", 1)
-    name = (resource.props.get("metadata") or {}).get("name")
-    for hpa in autoscalers:
-        target = (hpa.props.get("spec") or {}).get("scaleTargetRef") or {}
-        if target.get("name") == name and _namespace(hpa) == _namespace(resource):
-            count = max(quantity(count) or 0, quantity((hpa.props.get("spec") or {}).get("minReplicas", 1)) or 0)
+def _autoscaled_minimums(resources: Sequence[Any]) -> dict[tuple[Any, Any], list[Any]]:
+    """(namespace, target name) -> the minReplicas of each autoscaler scaling that target, in plan order."""
+    minimums: dict[tuple[Any, Any], list[Any]] = {}
+    for hpa in (r for r in resources if r.type == AUTOSCALER):
+        spec = hpa.props.get("spec") or {}
+        target = (spec.get("scaleTargetRef") or {}).get("name")
+        if is_hashable(target) and is_hashable(_namespace(hpa)):
+            minimums.setdefault((_namespace(hpa), target), []).append(spec.get("minReplicas", 1))
+    return minimums
+
+
+def _replicas(resource: Any, autoscaled: Mapping[tuple[Any, Any], list[Any]]) -> Any:
+    count = (resource.props.get("spec") or {}).get("replicas", 1)
+    name, namespace = (resource.props.get("metadata") or {}).get("name"), _namespace(resource)
+    for minimum in autoscaled.get((namespace, name), []) if is_hashable(name) and is_hashable(namespace) else []:
+        count = max(quantity(count) or 0, quantity(minimum) or 0)
     return count
 
 
@@ -258,22 +285,18 @@ def _replicas(resource: Any, autoscalers: Sequence[Any]) -> Any:
                     "serving.")
 def disruption_budget(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """A service that runs more than one copy keeps serving through node drains: it needs a PodDisruptionBudget."""
+    autoscaled = _autoscaled_minimums(resources)
+    counted = [(workload, _replicas(workload, autoscaled)) for workload in resources if workload.type in REPLICATED]
+    replicated = [(workload, _pod_labels(workload) or {}) for workload, count in counted
+                  if not is_unknown(count) and (quantity(count) or 0) > 1]
+    budgets = [(_namespace(b), (b.props.get("spec") or {}).get("selector")) for b in resources if b.type == DISRUPTION_BUDGET]
+    covered = _covered(replicated, budgets)
     findings: list[Finding] = []
-    budgets = [r for r in resources if r.type == DISRUPTION_BUDGET]
-    autoscalers = [r for r in resources if r.type == AUTOSCALER]
-    for workload in (r for r in resources if r.type in REPLICATED):
-        count = _replicas(workload, autoscalers)
-        if is_unknown(count):
-            continue
-        copies = quantity(count)
-        if copies is None:
+    for workload, count in counted:
+        copies = None if is_unknown(count) else quantity(count)
+        if copies is None and not is_unknown(count):
             findings.append((workload.urn, f"replicas {count!r} is not a number"))
-            continue
-        if copies <= 1:
-            continue
-        labels = _pod_labels(workload) or {}
-        if not any(_namespace(b) == _namespace(workload) and _selects((b.props.get("spec") or {}).get("selector"), labels)
-                   for b in budgets):
+        elif copies is not None and copies > 1 and workload.urn not in covered:
             findings.append((workload.urn, f"{workload.name} runs {copies:g} replicas but no PodDisruptionBudget selects its pods"))
     return findings
 
@@ -285,12 +308,15 @@ def disruption_budget(resources: Sequence[Any], config: Mapping[str, Any]) -> li
 def managed_database_private(resources: Sequence[Any], config: Mapping[str, Any]) -> list[Finding]:
     """A managed database sits on the private network and admits only the cluster (or droplets, tags, apps)."""
     findings: list[Finding] = []
-    firewalls = [r for r in resources if r.type == DATABASE_FIREWALL]
+    guards: dict[str, list[Any]] = {}  # database URN -> the firewalls whose cluster_id depends on it
+    for firewall in (r for r in resources if r.type == DATABASE_FIREWALL):
+        for urn in dict.fromkeys((firewall.property_dependencies or {}).get("clusterId", [])):
+            guards.setdefault(urn, []).append(firewall)
     for database in (r for r in resources if r.type == DATABASE):
         network = database.props.get("privateNetworkUuid")
         if network is None or network == "":
             findings.append((database.urn, f"{database.name} has no private network (set private_network_uuid to the stack's VPC)"))
-        guarding = [f for f in firewalls if database.urn in (f.property_dependencies or {}).get("clusterId", [])]
+        guarding = guards.get(database.urn, [])
         if not guarding:
             findings.append((database.urn, f"{database.name} has no DatabaseFirewall: it accepts connections from anywhere"))
         for firewall in guarding:

@@ -15,6 +15,7 @@ from typing import Any
 from .dead_alerts import dead_alerts_in_uploads
 from .docker import CONTAINER, service_name
 from .kubernetes_rules import WORKLOADS, pod_spec
+from .label_index import LabelIndex
 from .metadata import ADVISORY, policy
 from .prometheus_files import config_map_uploads, parse_yaml, prometheus_files, static_targets
 from .stack_rules import Finding, StackResource, container_resources, joined_networks, network_names
@@ -58,13 +59,13 @@ def no_dead_alert(resources: Sequence[StackResource], config: Mapping[str, Any])
     return found
 
 
-def _config_maps(resources: Sequence[StackResource]) -> dict[tuple[Any, Any], Any]:
-    """(namespace, name) -> data of every ConfigMap in the plan."""
-    found = {}
+def _config_maps(resources: Sequence[StackResource]) -> dict[Any, dict[Any, Any]]:
+    """namespace -> name -> data of every ConfigMap in the plan."""
+    found: dict[Any, dict[Any, Any]] = {}
     for r in resources:
         if r.type == CONFIG_MAP:
             meta = r.props.get("metadata") if isinstance(r.props.get("metadata"), Mapping) else {}
-            found[(meta.get("namespace"), meta.get("name"))] = r.props.get("data")
+            found.setdefault(meta.get("namespace"), {})[meta.get("name")] = r.props.get("data")
     return found
 
 
@@ -82,9 +83,8 @@ def _pod_files(resources: Sequence[StackResource]) -> list[tuple[str, list[Any]]
         if not isinstance(pod, Mapping):
             continue
         meta = r.props.get("metadata") if isinstance(r.props.get("metadata"), Mapping) else {}
-        in_namespace = {name: data for (ns, name), data in config_maps.items() if ns == meta.get("namespace")}
         containers = as_list(pod.get("containers")) + as_list(pod.get("initContainers"))
-        received.append((r.urn, config_map_uploads(pod, containers, in_namespace)))
+        received.append((r.urn, config_map_uploads(pod, containers, config_maps.get(meta.get("namespace"), {}))))
     return received
 
 
@@ -199,6 +199,7 @@ def _undiscoverable_jobs(resources: Sequence[StackResource]) -> list[Finding]:
         labels = ((template or {}).get("metadata") or {}).get("labels") if isinstance(template, Mapping) else None
         if isinstance(pod, Mapping) and isinstance(labels, Mapping):
             offered += _discovered_pods(pod, labels)
+    pods = LabelIndex(offered)
     found: list[Finding] = []
     for urn, uploads in _pod_files(resources):
         files = prometheus_files(uploads)
@@ -207,7 +208,7 @@ def _undiscoverable_jobs(resources: Sequence[StackResource]) -> list[Finding]:
                     isinstance(sd, Mapping) and sd.get("role") == "pod" for sd in job.get("kubernetes_sd_configs") or []):
                 continue
             kept = _kept(job)
-            if kept and not any(all(p.get(k) == v for k, v in kept.items()) for p in offered):
+            if kept and not pods.matching(kept):
                 found.append((urn, f"scrape job {job.get('job_name')!r}: no pod in the plan has "
                                    f"{', '.join(f'{k}={v}' for k, v in kept.items())}, so the job finds no target"))
     return found

@@ -1,31 +1,23 @@
 """Kubernetes objects declared from their documents register what pulumi-kubernetes' generated classes register.
 
 targets/kubernetes/objects.py registers each API document itself, skipping the generated class's name
-translation. The DOKS stack is declared twice in fresh interpreters: as the program declares it, and with
-every object handed to the generated class of its kind instead (keywords in the class's Python names). Every
-RegisterResource request must be the same, field by field: type, inputs (secrets included), parent,
-provider, dependencies, plugin version, aliases and secret outputs.
+translation. The DOKS stack is declared twice in fresh interpreters (tests/declared_requests.py): as the
+program declares it, and with every object handed to the generated class of its kind instead (keywords in
+the class's Python names). Every RegisterResource request must be the same, field by field.
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
-from conftest import ROOT
+from declared_requests import declared_requests
 from pulumi_kubernetes import _utilities
 
 from targets.kubernetes.objects import kind_of, type_token
 from targets.kubernetes.stack import _balancer_ip
 
-DECLARE = """
-import importlib, json, sys
-from google.protobuf import json_format
+THROUGH_GENERATED_CLASSES = """
+import importlib, sys
 from pulumi import _types
-import ops.engine as engine
-from ops.stackfile import read_stack_config
 import targets.kubernetes.stack  # the target's modules, imported once and reused by the program
 from targets.kubernetes import objects
 
@@ -37,43 +29,16 @@ def through_generated_class(name, document, opts=None):
     fields = {python_names[key]: value for key, value in document.items() if key not in ("apiVersion", "kind")}
     return getattr(module, kind)(name, opts=opts, **fields)
 
-if sys.argv[1] == "generated":
-    users = [m for name, m in list(sys.modules.items())
-             if name.startswith("targets.") and getattr(m, "KubernetesObject", None) is objects.KubernetesObject]
-    assert len(users) >= 3, users
-    for module in users:
-        module.KubernetesObject = through_generated_class
-
-requests = []
-register = engine._RecordingMonitor.RegisterResource
-def keep(self, request):
-    message = json_format.MessageToDict(request)
-    message.pop("stackTrace", None)
-    message["dependencies"] = sorted(message.get("dependencies", []))  # registration is concurrent: order varies
-    for urns in message.get("propertyDependencies", {}).values():
-        urns["urns"] = sorted(urns.get("urns", []))
-    requests.append(message)
-    return register(self, request)
-engine._RecordingMonitor.RegisterResource = keep
-
-stack = read_stack_config("prod-k8s")
-plans = {}
-for known in (True, False):
-    requests.clear()
-    engine.run_program(stack.config, stack.secret_keys, "prod-k8s", known=known)
-    plans[str(known)] = sorted(requests, key=lambda r: (r["type"], r.get("parent", ""), r["name"]))
-print(json.dumps(plans, sort_keys=True))
+users = [m for name, m in list(sys.modules.items())
+         if name.startswith("targets.") and getattr(m, "KubernetesObject", None) is objects.KubernetesObject]
+assert len(users) >= 3, users
+for module in users:
+    module.KubernetesObject = through_generated_class
 """
 
 
-def _declare(way: str) -> dict:
-    done = subprocess.run([sys.executable, "-c", DECLARE, way], cwd=ROOT, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
-
-
 def test_every_request_is_the_one_the_generated_classes_send():
-    documents, generated = _declare("documents"), _declare("generated")
+    documents, generated = declared_requests("prod-k8s"), declared_requests("prod-k8s", THROUGH_GENERATED_CLASSES)
     for known in ("True", "False"):
         kubernetes = [r for r in documents[known] if r["type"].startswith("kubernetes:")]
         assert len(kubernetes) > 250

@@ -18,9 +18,15 @@ from render.registry import RENDERERS
 from render.secrets_wrapper import WRAPPER_PATH, wrapper_entrypoint
 from targets.registry import service_image
 from targets.sdk import provider_sdk
+from targets.unset_inputs import UnsetInputsLeftOut
 
 # Only the resource modules this file uses (targets/sdk.py says why).
 docker = provider_sdk("pulumi_docker", "container")
+
+
+class Container(docker.Container, UnsetInputsLeftOut):
+    """pulumi-docker's Container, registered as it registers, without an Output for each input a service
+    leaves unset (one container per service: targets/unset_inputs.py)."""
 
 
 def pinned_image(name: str, spec: Service, wiring: Wiring) -> pulumi.Input[str]:
@@ -88,7 +94,7 @@ class ServiceContainer(pulumi.ComponentResource):
             entrypoint = wrapper_entrypoint()
         environment = {**resolved_environment(spec, settings), **secret_file_variables(spec)}
 
-        self.container = docker.Container(
+        self.container = Container(
             name,
             image=image,
             entrypoints=entrypoint,

@@ -95,3 +95,24 @@ def test_a_collector_turned_off_by_the_caller_stays_off():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+class _Node:
+    """A cyclic object that weakref can watch."""
+
+
+def test_what_the_block_allocated_resumes_in_the_oldest_generation_and_its_garbage_is_still_freed():
+    import weakref
+
+    assert gc.isenabled()
+    with engine.cycle_collection_paused():
+        kept = [object() for _ in range(3)]
+        cycle = _Node()
+        cycle.me = cycle
+        gone = weakref.ref(cycle)
+        del cycle
+    assert gc.isenabled()
+    assert any(o is kept for o in gc.get_objects(generation=2)), "the young generations' next collection skips it"
+    assert not any(o is kept for o in gc.get_objects(generation=0))
+    gc.collect()
+    assert gone() is None, "a full collection still frees the block's garbage"

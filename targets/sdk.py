@@ -26,8 +26,10 @@ from targets.sdk_types import defines, import_lazily, mentioned_names, star_impo
 
 
 def _is_register_call(node: ast.stmt) -> bool:
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-            and ast.unparse(node.value.func) == "_utilities.register")
+    """`_utilities.register(...)`, read from the tree (ast.unparse of every statement took 14 ms)."""
+    func = node.value.func if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) else None
+    return (isinstance(func, ast.Attribute) and func.attr == "register"
+            and isinstance(func.value, ast.Name) and func.value.id == "_utilities")
 
 
 def _compiled(statements: list[ast.stmt], path: str):

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, WithJsonSchema
 
-from catalog import yaml_loader
+from catalog import yaml_dumper, yaml_loader
 from catalog.errors import Invalid, Problem
 from catalog.units import parse_cpus, parse_duration, parse_memory
 
@@ -41,13 +41,9 @@ PROGRAM_DIR = Path(__file__).resolve().parent.parent
 # exhaust Python's stack, so such a file is refused as a whole.
 MAX_DEPTH = 64
 
-# libyaml's emitter when PyYAML was built with it: rule files grow with the catalog.
-_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
 def dump_yaml(document: Any, width: int = 200) -> str:
-    """A config file's YAML, keys in the order the renderer built them."""
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, width=width, allow_unicode=True)
+    """A config file's YAML, keys in the order the renderer built them (catalog/yaml_dumper.py)."""
+    return yaml_dumper.dump(document, width)
 
 
 def display_path(path: Path) -> str:

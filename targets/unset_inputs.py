@@ -22,7 +22,7 @@ class UnsetInputsLeftOut(pulumi.CustomResource):
     A generated class hands the SDK every property it knows, each input not given as None. The SDK
     makes an Output of each (four futures, resolved once the engine answers) and sends none of the
     None ones, so the request is the same without them. pulumi-docker's Container knows about eighty,
-    of which a service sets about twenty-five: at 2000 services the rest cost the program 2 to 3 s.
+    of which a service sets about twenty-five: at 2000 services the rest cost the preview 3 s.
 
     So an input the program leaves unset has no Output on the object (reading it gives None, where the
     generated class gives an Output of what the provider chose): the program reads back only inputs it

@@ -19,7 +19,7 @@ from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from ops.analyzer import analyze_request, analyze_stack_request
 from ops.engine import Recorded
-from policies.devtools_policy import monitoring_rules, pack, prometheus_files, shared_conversions
+from policies.devtools_policy import dead_alerts, monitoring_rules, pack, prometheus_files, shared_conversions
 from policies.devtools_policy.docker import CONTAINER
 from policies.devtools_policy.metadata import policy
 from tests.conftest import run_plan
@@ -66,6 +66,7 @@ def diagnostics(plan: list[Recorded]) -> list[tuple[str, str, str]]:
 def forgotten():
     """Each test starts with nothing remembered, as a new pack process does."""
     shared_conversions.REMEMBERED.clear()
+    dead_alerts._judged.cache_clear()
     yield
     shared_conversions.REMEMBERED.clear()
 
@@ -276,7 +277,8 @@ def test_without_the_prepare_step_the_stack_call_parses_the_rule_files_itself(pa
     monkeypatch.setattr(pack, "_preparation", lambda resource_type: lambda props: None)
     assert diagnostics(list(shipped_plan)) == with_prepare
     parses.clear()
-    prometheus_files._parsed.cache_clear()
+    prometheus_files._parsed.cache_clear()  # a new pack process: nothing parsed or judged yet
+    dead_alerts._judged.cache_clear()
     analyzer = servicer()
     for resource in shipped_plan:
         analyzer.Analyze(analyze_request(resource), None)
@@ -302,6 +304,31 @@ def test_a_prepare_step_that_fails_is_left_to_the_check_which_reports_it(monkeyp
     assert not [d for d in reply.diagnostics if "could not judge" in d.message]
     stack = analyzer.AnalyzeStack(analyze_stack_request(list(shipped_plan)), None)
     assert [d.urn for d in stack.diagnostics if d.policyName == "no-dead-alert" and "could not judge" in d.message] == [""]
+
+
+@pytest.mark.parametrize(("stack", "in_analyze"), [("prod", 1), ("prod-k8s", 0)])
+def test_prometheus_files_are_judged_once_in_a_run(monkeypatch, stack, in_analyze):
+    """On the droplet, no-dead-alert's step judges the Prometheus container's files in its Analyze call
+    and the check finds them judged; on the cluster the files come from ConfigMaps, which only the
+    stack call puts together, and it judges them once."""
+    plan = run_plan(stack=stack)
+    judged: list[int] = []
+    real = dead_alerts.dead_alerts
+    monkeypatch.setattr(dead_alerts, "dead_alerts", lambda config, rules: judged.append(len(rules)) or real(config, rules))
+    analyzer = servicer()
+    for resource in plan:
+        analyzer.Analyze(analyze_request(resource), None)
+    assert len(judged) == in_analyze
+    reply = analyzer.AnalyzeStack(analyze_stack_request(plan), None)
+    assert not [d for d in reply.diagnostics if d.policyName == "no-dead-alert"]
+    assert len(judged) == 1 and judged[0] >= 1, "one Prometheus, its rule files judged once"
+
+
+def test_files_that_cannot_be_a_key_are_judged_all_the_same(shipped_plan):
+    prometheus = next(r for r in shipped_plan if "scrape_configs" in str(r.inputs.get("uploads")))
+    uploads = monitoring_rules.as_list(pack.thaw(prometheus.inputs)["uploads"])
+    odd = [*uploads, {"file": "/etc/odd.json", "content": ["not", "text"]}]
+    assert dead_alerts.dead_alerts_in_uploads(odd) == dead_alerts.dead_alerts_in_uploads(uploads) == []
 
 
 def test_only_a_stack_rule_takes_a_prepare_step():

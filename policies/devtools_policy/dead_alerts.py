@@ -18,7 +18,8 @@ from typing import Any
 import promql_parser
 
 from .metric_sources import YIELDS_LABEL, families_of_label, matches, produced_by
-from .prometheus_files import is_yaml, parse_yaml, prometheus_files
+from .prometheus_files import PrometheusFiles, configuration, is_yaml, parse_yaml, uploaded_files
+from .values import is_hashable
 
 
 @dataclass(frozen=True)
@@ -173,10 +174,28 @@ def dead_alerts_in_uploads(uploads: Iterable[Any]) -> list[DeadReference] | None
     is not known yet is not judged; a rule file counts as missing only when every path is known. A
     rule file that is text but no rules (not YAML, or YAML other than a mapping) is reported: its
     alerts cannot be judged, and Prometheus refuses to load it.
+
+    The same files are judged once: the pack meets them in the Analyze call that prepares the
+    check and again in AnalyzeStack (2000 services: 14 000 rules, 0.3 s each time).
     """
-    found = prometheus_files(uploads)
+    files, all_paths_known = uploaded_files(uploads)
+    found = configuration(files, all_paths_known)
     if found is None:
         return None
+    key = (tuple(files.items()), all_paths_known)
+    return list(_judged(key) if is_hashable(key) else _judge(found))
+
+
+@lru_cache(maxsize=16)
+def _judged(files: tuple[tuple[tuple[str, Any], ...], bool]) -> tuple[DeadReference, ...]:
+    """The files of one Prometheus (uploaded_files, as items), judged; kept by their paths and contents."""
+    items, all_paths_known = files
+    found = configuration(dict(items), all_paths_known)
+    assert found is not None  # the caller found its configuration among the same files
+    return _judge(found)
+
+
+def _judge(found: PrometheusFiles) -> tuple[DeadReference, ...]:
     rule_paths = [p for p in found.config.get("rule_files") or [] if isinstance(p, str)]
     missing = [p for p in rule_paths if p not in found.files] if found.all_paths_known else []
     dead = [DeadReference("prometheus.yml", f"rule file {p} is not uploaded") for p in missing]
@@ -190,4 +209,4 @@ def dead_alerts_in_uploads(uploads: Iterable[Any]) -> list[DeadReference] | None
             dead.append(DeadReference(f"rule file {path}", "does not parse as YAML"))
         elif parsed is not None:
             dead.append(DeadReference(f"rule file {path}", f"holds {type(parsed).__name__}, not a mapping of rule `groups:`"))
-    return dead + dead_alerts(found.config, rules)
+    return tuple(dead + dead_alerts(found.config, rules))

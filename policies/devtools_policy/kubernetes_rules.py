@@ -14,10 +14,10 @@ from typing import Any
 
 from .credentials import has_url_password
 from .images import image_pin_problem
-from .label_index import LabelIndex, is_hashable
+from .label_index import LabelIndex
 from .metadata import policy
 from .placeholders import is_secret_looking_key
-from .values import as_list, is_unknown
+from .values import as_list, is_hashable, is_unknown
 
 WORKLOADS = {
     "kubernetes:apps/v1:Deployment": ("spec", "template", "spec"),

@@ -54,6 +54,11 @@ class PrometheusFiles:
 
 def prometheus_files(uploads: Iterable[Any]) -> PrometheusFiles | None:
     """The uploaded Prometheus configuration (the file with `scrape_configs`), None if there is none."""
+    return configuration(*uploaded_files(uploads))
+
+
+def uploaded_files(uploads: Iterable[Any]) -> tuple[dict[str, Any], bool]:
+    """Every upload's path -> content, and whether every path is known."""
     files: dict[str, Any] = {}
     all_paths_known = True
     for upload in uploads:
@@ -62,6 +67,11 @@ def prometheus_files(uploads: Iterable[Any]) -> PrometheusFiles | None:
             all_paths_known = False
             continue
         files[path] = upload.get("content")
+    return files, all_paths_known
+
+
+def configuration(files: Mapping[str, Any], all_paths_known: bool) -> PrometheusFiles | None:
+    """The Prometheus configuration among `files` (uploaded_files), None if there is none."""
     for content in files.values():
         if not isinstance(content, str) or _SCRAPE_KEY not in content:
             continue  # not worth parsing: cannot be a Prometheus configuration

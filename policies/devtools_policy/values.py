@@ -63,6 +63,15 @@ def from_wire(value: Any) -> Any:
     return value
 
 
+def is_hashable(value: Any) -> bool:
+    """Whether the value can be a key (a list or a mapping in the inputs cannot)."""
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def as_list(value: Any) -> list[Any]:
     """A list input, or [] when absent; an unknown list also yields [] (callers that must tell the
     difference check `is_unknown` first)."""

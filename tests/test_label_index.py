@@ -7,12 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from policy_helpers import check_stack
 
-from policies.devtools_policy.kubernetes_rules import DISRUPTION_BUDGET, NETWORK_POLICY
+from policies.devtools_policy.kubernetes_rules import AUTOSCALER, DISRUPTION_BUDGET, NETWORK_POLICY
 from policies.devtools_policy.label_index import LabelIndex
 from policies.devtools_policy.stack_rules import StackResource
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-AUTOSCALER = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 EXAMPLES = settings(max_examples=300, deadline=None, database=None, derandomize=True)
 
 # Few keys and values, so that sets and requirements meet; equal values of other types (1, 1.0, True),

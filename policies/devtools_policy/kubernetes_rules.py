@@ -293,10 +293,12 @@ def disruption_budget(resources: Sequence[Any], config: Mapping[str, Any]) -> li
     covered = _covered(replicated, budgets)
     findings: list[Finding] = []
     for workload, count in counted:
-        copies = None if is_unknown(count) else quantity(count)
-        if copies is None and not is_unknown(count):
+        if is_unknown(count):
+            continue
+        copies = quantity(count)
+        if copies is None:
             findings.append((workload.urn, f"replicas {count!r} is not a number"))
-        elif copies is not None and copies > 1 and workload.urn not in covered:
+        elif copies > 1 and workload.urn not in covered:
             findings.append((workload.urn, f"{workload.name} runs {copies:g} replicas but no PodDisruptionBudget selects its pods"))
     return findings
 
